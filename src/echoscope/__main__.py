@@ -1,0 +1,3 @@
+from echoscope.cli import main
+
+main()

@@ -1,0 +1,345 @@
+"""The ``echoscope`` command. Thin: parses options, calls the stages, renders results.
+
+Errors a user can fix are printed as one line (``error: ...``) with exit code 2; a
+traceback is shown only with ECHOSCOPE_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from echoscope import __version__
+
+app = typer.Typer(
+    name="echoscope",
+    help="Where a piece of text came from and who repeated it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[
+    Path,
+    typer.Option("--db", help="The store file (DuckDB).", envvar="ECHOSCOPE_DB"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
+
+
+class UserError(Exception):
+    """Something the user can fix; printed without a traceback."""
+
+
+def _friendly(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from echoscope.ingest.dates import DateError
+        from echoscope.ingest.detect import SourceError
+        from echoscope.ingest.pathtemplate import TemplateError
+        from echoscope.ingest.records import MappingError
+        from echoscope.store import StoreError
+
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, SourceError, StoreError, TemplateError, MappingError, DateError) as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print(
+                "[yellow]interrupted[/]: committed batches are kept; run the same command again to complete"
+            )
+            raise typer.Exit(130) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            if os.environ.get("ECHOSCOPE_DEBUG"):
+                raise
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                "Set ECHOSCOPE_DEBUG=1 for the traceback and please report it.",
+                highlight=False,
+            )
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"echoscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Where a piece of text came from and who repeated it."""
+
+
+# -- ingest ---------------------------------------------------------------------------
+@app.command()
+@_friendly
+def ingest(
+    sources: Annotated[
+        list[str], typer.Argument(help="Files, folders, URLs (feeds or pages), .parquet exports.")
+    ],
+    db: DbOpt = Path("echoscope.duckdb"),
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="jsonl|csv|tsv|text|html|warc|feed|urls (default: detect)."
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Column mapping, e.g. text=content,source=author,published_at=publish_date.",
+        ),
+    ] = None,
+    path_template: Annotated[
+        str | None,
+        typer.Option(
+            "--path-template",
+            help='Fields from file paths, e.g. "{date:%d.%m.%y}/{story}/{name}_{source}.txt".',
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Source (outlet/account) for records that name none."),
+    ] = None,
+    tz: Annotated[
+        str, typer.Option("--tz", help="Time zone of dates that state none (IANA name).")
+    ] = "UTC",
+    max_doc_mb: Annotated[
+        float, typer.Option("--max-doc-mb", help="Largest document accepted, in MB.")
+    ] = 10.0,
+    allow_private: Annotated[
+        bool, typer.Option("--allow-private", help="Allow fetching loopback/private addresses.")
+    ] = False,
+    no_detect_language: Annotated[
+        bool, typer.Option("--no-detect-language", help="Do not guess missing languages.")
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Read sources into the store. Bad records go to `rejects`; the batch goes on."""
+    from echoscope.ingest.base import ReadOptions
+    from echoscope.ingest.dates import get_zone
+    from echoscope.ingest.detect import FORMATS, input_size
+    from echoscope.ingest.fetch import FetchPolicy
+    from echoscope.ingest.pathtemplate import PathTemplate
+    from echoscope.ingest.pipeline import ingest as run_ingest
+    from echoscope.ingest.records import parse_mapping
+    from echoscope.store import Store
+
+    if fmt is not None and fmt not in FORMATS:
+        raise UserError(f"unknown --format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if max_doc_mb <= 0:
+        raise UserError("--max-doc-mb must be positive")
+    try:
+        zone = get_zone(tz)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    opts = ReadOptions(
+        source=source,
+        mapping=parse_mapping(mapping),
+        path_template=PathTemplate(path_template) if path_template else None,
+        tz=zone,
+        max_doc_bytes=int(max_doc_mb * 1024 * 1024),
+        fetch=FetchPolicy(allow_private=allow_private),
+        format=fmt,
+        detect_language=not no_detect_language,
+    )
+    show = not quiet and not as_json
+    with Store(db) as store:
+        total = input_size(sources)
+        if (show and err.is_terminal) or (show and os.environ.get("ECHOSCOPE_PROGRESS")):
+            columns = [
+                TextColumn("[bold]ingest"),
+                BarColumn(),
+                DownloadColumn() if total else MofNCompleteColumn(),
+                TransferSpeedColumn() if total else TextColumn(""),
+                TextColumn("{task.fields[records]:,} records"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            ]
+            with Progress(*columns, console=err, transient=True) as bar:
+                task = bar.add_task("ingest", total=total or None, records=0)
+                summary = run_ingest(
+                    store,
+                    sources,
+                    opts,
+                    progress=lambda done, n: bar.update(task, completed=done, records=n),
+                )
+        else:
+            summary = run_ingest(store, sources, opts)
+    result = summary.as_dict()
+    result["db"] = str(db)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    elif not quiet:
+        _print_summary(result)
+    if summary.read == 0 or summary.read == summary.rejected:
+        if not as_json:
+            err.print(f"[bold red]error:[/] {summary.message}")
+        raise typer.Exit(1)
+
+
+def _print_summary(s: dict) -> None:
+    table = Table(title=f"ingest run {s['run_id']} into {s['db']}", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("read", f"{s['read']:,}")
+    table.add_row("stored", f"[green]{s['stored']:,}[/]")
+    table.add_row("duplicates skipped", f"{s['duplicates']:,}")
+    table.add_row("rejected", f"[red]{s['rejected']:,}[/]" if s["rejected"] else "0")
+    table.add_row("warnings", f"[yellow]{s['warnings']:,}[/]" if s["warnings"] else "0")
+    rate = f" ({s['docs_per_s']:,.0f} records/s)" if s.get("docs_per_s") else ""
+    table.add_row("time", f"{s['seconds']:.1f} s{rate}")
+    out.print(table)
+    for reason, n in s["reject_reasons"].items():
+        out.print(f"  [red]rejected[/] {n:,} × {reason}", highlight=False)
+    for kind, n in s["warning_kinds"].items():
+        out.print(f"  [yellow]warning[/] {n:,} × {kind}", highlight=False)
+    if s["rejected"]:
+        out.print("  see them with: echoscope rejects", highlight=False)
+
+
+# -- stats ----------------------------------------------------------------------------
+@app.command()
+@_friendly
+def stats(db: DbOpt = Path("echoscope.duckdb"), as_json: JsonOpt = False) -> None:
+    """Counts per table, source and language, and the date range."""
+    from echoscope.store import Store
+
+    with Store(db, read_only=True) as store:
+        data = store.stats()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    out.print(
+        f"[bold]{data['db']}[/]: {data['documents']:,} documents, {data['rejects']:,} rejects, "
+        f"{data['ingest_runs']:,} ingest runs",
+        highlight=False,
+    )
+    dr = data["date_range"]
+    out.print(f"published {dr['min'] or '?'} … {dr['max'] or '?'}", highlight=False)
+    for title, key in (
+        ("sources", "sources"),
+        ("languages", "languages"),
+        ("time from", "time_sources"),
+    ):
+        table = Table(title=title if key != "sources" else f"sources ({data['source_count']:,})")
+        table.add_column(title.split()[0])
+        table.add_column("documents", justify="right")
+        items = list(data[key].items())
+        for name, n in items[:15]:
+            table.add_row(str(name), f"{n:,}")
+        if len(items) > 15:
+            table.add_row(f"… {len(items) - 15:,} more", "")
+        out.print(table)
+
+
+# -- rejects --------------------------------------------------------------------------
+@app.command()
+@_friendly
+def rejects(
+    db: DbOpt = Path("echoscope.duckdb"),
+    limit: Annotated[int, typer.Option(help="How many to list.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """What could not be read, where, and why (raw bytes are kept in the store)."""
+    from echoscope.store import Store
+
+    with Store(db, read_only=True) as store:
+        frame = store.rejects().head(limit)
+    rows = frame.to_dict(orient="records")
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"rejects (first {limit})")
+    for col in ("run_id", "origin", "position", "reason", "raw_size"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["run_id"]),
+            str(r["origin"]),
+            str(r["position"]),
+            str(r["reason"]),
+            str(r["raw_size"]),
+        )
+    out.print(table)
+
+
+# -- export ---------------------------------------------------------------------------
+@app.command()
+@_friendly
+def export(
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet|jsonl|csv")] = "parquet",
+    db: DbOpt = Path("echoscope.duckdb"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the documents table to Parquet, JSON Lines or CSV."""
+    from echoscope.store import Store
+
+    with Store(db, read_only=True) as store:
+        n = store.export_documents(out_path, fmt)
+    if as_json:
+        print(json.dumps({"documents": n, "out": str(out_path), "format": fmt}))
+    else:
+        out.print(f"wrote {n:,} documents to {out_path} ({fmt})", highlight=False)
+
+
+# -- demo -----------------------------------------------------------------------------
+@app.command()
+@_friendly
+def demo(
+    workdir: Annotated[
+        Path, typer.Option("--dir", help="Where the example corpus and outputs go.")
+    ] = Path("demo-output"),
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """The main job on the built-in example: build the corpus, ingest it, write the report."""
+    from echoscope.demo.run import run_demo
+
+    result = run_demo(workdir, console=None if (quiet or as_json) else out)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # `echoscope stats | head`
+        sys.stderr.close()
+
+
+if __name__ == "__main__":
+    main()

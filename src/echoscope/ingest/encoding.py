@@ -1,0 +1,127 @@
+"""Turning untrusted bytes into clean text.
+
+Old newsroom archives mix UTF-8, Windows-1252 and Latin-1 in one folder; a wrong guess
+silently breaks every later match (``£`` becomes ``Â£``), so the choice is explicit:
+BOMs first, then strict UTF-8, then a detector for non-Western single-byte encodings,
+and Windows-1252 as the fallback that is right for Western news copy.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0/C1 control characters except tab and newline: wire services use them as markers
+# (METER's PA copy ends every paragraph with ``<`` + LF + 0x19).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_WESTERN = {"cp1252", "windows-1252", "latin_1", "iso8859_1", "iso8859_15", "ascii", "utf_8"}
+
+_MAGIC = {
+    b"%PDF": "PDF document",
+    b"PK\x03\x04": "ZIP archive (e.g. DOCX/XLSX)",
+    b"\x89PNG": "PNG image",
+    b"\xff\xd8\xff": "JPEG image",
+    b"GIF8": "GIF image",
+    b"\x7fELF": "ELF executable",
+    b"MZ": "Windows executable",
+    b"\x1f\x8b": "gzip data",
+    b"BZh": "bzip2 data",
+    b"\xfd7zXZ": "xz data",
+    b"SQLite format 3": "SQLite database",
+}
+
+
+class DecodeError(ValueError):
+    """Bytes that are not text in any encoding we accept."""
+
+
+def binary_kind(data: bytes) -> str | None:
+    """Name the kind of binary data, or None if it looks like text."""
+    head = data[:8192]
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    if b"\x00" in head:
+        return "binary data (NUL bytes)"
+    if head:
+        ctrl = sum(1 for b in head if b < 9 or (13 < b < 32 and b not in (25, 27)))
+        if ctrl / len(head) > 0.10:
+            return "binary data (control bytes)"
+    return None
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode ``data``; return (text, encoding used). Raises DecodeError on binary data."""
+    kind = binary_kind(data)
+    if kind:
+        raise DecodeError(f"not text: {kind}")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    if declared:
+        try:
+            return data.decode(declared), declared.lower()
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    guess = _detect(data)
+    if guess and guess not in _WESTERN:
+        try:
+            return data.decode(guess), guess
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return _decode_cp1252(data), "cp1252"
+
+
+def _detect(data: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - dependency is declared
+        return None
+    best = from_bytes(data[:65536]).best()
+    if best is None:
+        return None
+    return best.encoding.lower().replace("-", "_")
+
+
+_CP1252_HIGH = {}
+for _b in range(0x80, 0xA0):
+    try:
+        _CP1252_HIGH[_b] = bytes([_b]).decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+
+
+def _decode_cp1252(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        # cp1252 leaves five bytes undefined; read those as Latin-1 (controls, cleaned later).
+        return data.decode("latin-1").translate(_CP1252_HIGH)
+
+
+def clean_text(text: str) -> str:
+    """Normalise line ends and drop control characters; nothing else is changed.
+
+    Later stages report character offsets into this text, so it must stay the text a
+    reader would see: no case folding, no Unicode normalisation here.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
+    return text.strip()
+
+
+def is_mostly_printable(text: str) -> bool:
+    if not text:
+        return True
+    bad = sum(1 for ch in text[:4096] if unicodedata.category(ch) in ("Co", "Cs", "Cn"))
+    return bad / min(len(text), 4096) < 0.05

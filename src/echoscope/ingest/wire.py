@@ -1,0 +1,80 @@
+"""News-agency wire copy: the filing header and paragraph marks.
+
+Agency stories carry their own filing time (``16:54 01/03/00: Page 1 (ZSM) COURTS ...``),
+the best evidence of when the copy existed, and mark paragraphs with ``<`` at line end
+inside hard-wrapped lines. Reading both gives a trustworthy time and clean paragraphs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from echoscope.model import TimePrecision
+
+_RULE = re.compile(r"^\s*-{10,}\s*$")
+_FILING = re.compile(
+    r"^\s*(?P<hh>\d{1,2}):(?P<mm>\d{2})\s+(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{2,4})"
+    r":?\s*(?P<rest>.*)$"
+)
+
+
+@dataclass
+class WireCopy:
+    text: str
+    filed_at: datetime | None
+    precision: TimePrecision
+    header: str
+    headline: str | None
+
+
+def parse_wire(text: str) -> WireCopy | None:
+    """Split an agency header off ``text``; None when the text has no such header."""
+    lines = text.split("\n")
+    top = lines[:12]
+    if not any(_RULE.match(line) for line in top):
+        return None
+    filing_idx = None
+    match = None
+    for i, line in enumerate(top):
+        m = _FILING.match(line)
+        if m:
+            filing_idx, match = i, m
+            break
+    if match is None or filing_idx is None:
+        return None
+    body_start = filing_idx + 1
+    while body_start < len(lines) and (
+        _RULE.match(lines[body_start]) or not lines[body_start].strip()
+    ):
+        body_start += 1
+    year = int(match["y"])
+    if year < 100:
+        year += 2000 if year < 70 else 1900
+    try:
+        filed = datetime(year, int(match["m"]), int(match["d"]), int(match["hh"]), int(match["mm"]))
+    except ValueError:
+        filed = None
+    body = _unwrap("\n".join(lines[body_start:]))
+    headline = body.split("\n", 1)[0].strip() if body else None
+    return WireCopy(
+        text=body,
+        filed_at=filed,
+        precision=TimePrecision.MINUTE if filed else TimePrecision.UNKNOWN,
+        header=lines[filing_idx].strip(),
+        headline=headline if headline and len(headline) <= 200 else None,
+    )
+
+
+def _unwrap(body: str) -> str:
+    """``<`` ends a paragraph; other line breaks are the wire's hard wrapping."""
+    if "<\n" not in body and not body.rstrip().endswith("<"):
+        return body.strip()
+    paragraphs = re.split(r"<[ \t]*(?:\n|$)", body)
+    out = []
+    for para in paragraphs:
+        joined = " ".join(part.strip() for part in para.split("\n") if part.strip())
+        if joined:
+            out.append(joined)
+    return "\n\n".join(out)

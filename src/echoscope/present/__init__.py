@@ -1,0 +1,1 @@
+"""Presenting results: the HTML report, tables and exports. Reads the store only."""

@@ -1,0 +1,113 @@
+"""The self-contained HTML report: one file a journalist can open, archive and share.
+
+Every value from a document is hostile: it is escaped here and nowhere evaluated. The
+file loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from echoscope import __version__
+from echoscope.store import Store
+
+EXCERPT = 280
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;color:#1d1d1f;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{margin-top:2rem;border-bottom:1px solid #ddd}
+.muted{color:#666} table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #eee}
+th{background:#fafafa} .num{text-align:right;font-variant-numeric:tabular-nums}
+.tag{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#eef;font-size:.8rem}
+.excerpt{color:#333;max-width:40rem} code{font-size:.85rem}
+.cards{display:flex;gap:1rem;flex-wrap:wrap} .card{border:1px solid #ddd;border-radius:.5rem;padding:.6rem 1rem}
+.card b{display:block;font-size:1.4rem}
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def write_report(store: Store, out: str | Path, title: str = "echoscope report") -> Path:
+    out = Path(out)
+    stats = store.stats()
+    docs = store.con.execute(
+        "SELECT id, source, published_at, time_source, time_precision, title, language, url, "
+        "substr(text, 1, ?) AS excerpt, length(text) AS chars FROM documents "
+        "ORDER BY published_at NULLS LAST, seq LIMIT 5000",
+        [EXCERPT],
+    ).fetchall()
+    rejects = store.con.execute(
+        "SELECT origin, position, reason FROM rejects ORDER BY created_at LIMIT 500"
+    ).fetchall()
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<p class='muted'>Generated {_e(datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'))} by echoscope "
+        f"{_e(__version__)} from <code>{_e(stats['db'])}</code>.</p>",
+        "<div class='cards'>",
+        f"<div class='card'><b>{stats['documents']:,}</b>documents</div>",
+        f"<div class='card'><b>{stats['source_count']:,}</b>sources</div>",
+        f"<div class='card'><b>{stats['rejects']:,}</b>rejected inputs</div>",
+        f"<div class='card'><b>{_e((stats['date_range']['min'] or '?')[:16])}</b>first published</div>",
+        f"<div class='card'><b>{_e((stats['date_range']['max'] or '?')[:16])}</b>last published</div>",
+        "</div>",
+        "<h2>Sources</h2><table><tr><th>source</th><th class='num'>documents</th></tr>",
+    ]
+    for name, n in list(stats["sources"].items())[:200]:
+        parts.append(f"<tr><td>{_e(name)}</td><td class='num'>{n:,}</td></tr>")
+    parts.append("</table>")
+    parts.append(
+        "<h2>Timeline</h2><p class='muted'>Every document in publication order (UTC). "
+        "'time from' says how the time was known.</p>"
+        "<table><tr><th>published</th><th>time from</th><th>source</th><th>title / text</th><th>id</th></tr>"
+    )
+    for doc_id, source, published, tsrc, prec, dtitle, lang, url, excerpt, chars in docs:
+        when = _format_time(published, prec)
+        link = (
+            f" <a href='{_e(url)}' rel='noopener noreferrer nofollow'>link</a>"
+            if url and url.startswith(("http://", "https://"))
+            else ""
+        )
+        more = "…" if chars and chars > EXCERPT else ""
+        parts.append(
+            f"<tr><td>{_e(when)}</td><td><span class='tag'>{_e(tsrc)}</span></td><td>{_e(source)}</td>"
+            f"<td class='excerpt'><b>{_e(dtitle or '')}</b> <span class='tag'>{_e(lang or '?')}</span>{link}<br>"
+            f"{_e(excerpt)}{more}</td><td><code>{_e(doc_id)}</code></td></tr>"
+        )
+    parts.append("</table>")
+    if rejects:
+        parts.append(
+            "<h2>Rejected inputs</h2><table><tr><th>input</th><th>where</th><th>why</th></tr>"
+        )
+        for origin, position, reason in rejects:
+            parts.append(
+                f"<tr><td><code>{_e(origin)}</code></td><td>{_e(position)}</td><td>{_e(reason)}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append(
+        "<script type='application/json' id='echoscope-data'>"
+        + _e(json.dumps({"documents": stats["documents"], "rejects": stats["rejects"]}))
+        + "</script>"
+    )
+    parts.append("</body></html>")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out
+
+
+def _format_time(value: datetime | None, precision: str) -> str:
+    if value is None:
+        return "unknown"
+    if precision == "day":
+        return value.strftime("%Y-%m-%d")
+    if precision == "minute":
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.strftime("%Y-%m-%d %H:%M:%S")
