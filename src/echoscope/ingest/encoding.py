@@ -70,7 +70,11 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    guess = _detect(data)
+    # Western text has few non-ASCII bytes (accents, pound signs, curly quotes); Cyrillic,
+    # Greek or Arabic single-byte text is mostly high bytes. Detectors misread the former
+    # (0xA3 "£" as "Ł" in cp1250), so they are asked only about the latter.
+    high = sum(1 for b in data[:65536] if b >= 0x80)
+    guess = _detect(data) if high / max(1, min(len(data), 65536)) > 0.15 else None
     if guess and guess not in _WESTERN:
         try:
             return data.decode(guess), guess

@@ -25,8 +25,8 @@ from echoscope.ingest.base import (
 from echoscope.ingest.dates import to_utc
 from echoscope.ingest.encoding import DecodeError, decode_bytes
 from echoscope.ingest.html import extract_html, looks_like_html
-from echoscope.ingest.wire import parse_wire
-from echoscope.model import Document, Reject, TimeSource
+from echoscope.ingest.wire import find_filing_in_html, is_headline, parse_wire, unwrap
+from echoscope.model import Document, Reject, TimePrecision, TimeSource
 
 TEXT_EXT = {".txt", ".text", ".md", ".rst", ".asc", ""}
 HTML_EXT = {".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx"}
@@ -107,7 +107,17 @@ def read_document_file(
             doc.metadata["author"] = page.author
         if page.sitename:
             doc.metadata["sitename"] = page.sitename
-        if page.published_at is not None:
+        filing = find_filing_in_html(text)
+        if filing is not None:
+            doc.text = unwrap(page.text)
+            first_line = doc.text.split("\n", 1)[0].strip()
+            if is_headline(first_line):
+                doc.title = first_line
+            doc.published_at = to_utc(filing[0], opts.tz)
+            doc.time_precision = TimePrecision.MINUTE
+            doc.time_source = TimeSource.HEADER
+            doc.metadata["wire_header"] = filing[1]
+        elif page.published_at is not None:
             doc.published_at, doc.time_precision = page.published_at, page.precision
             doc.time_source = TimeSource.METADATA
         elif page.date_raw:

@@ -50,10 +50,8 @@ class HtmlExtract:
 
 def looks_like_html(head: str) -> bool:
     sample = head[:4096].lstrip().lower()
-    return (
-        (sample.startswith(("<!doctype html", "<html", "<?xml"))
-        and "<html" in sample)
-        or bool(re.search(r"<(html|head|body|article|div|p)[\s>]", sample))
+    return (sample.startswith(("<!doctype html", "<html", "<?xml")) and "<html" in sample) or bool(
+        re.search(r"<(html|head|body|article|div|p)[\s>]", sample)
     )
 
 

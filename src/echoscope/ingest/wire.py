@@ -49,13 +49,7 @@ def parse_wire(text: str) -> WireCopy | None:
         _RULE.match(lines[body_start]) or not lines[body_start].strip()
     ):
         body_start += 1
-    year = int(match["y"])
-    if year < 100:
-        year += 2000 if year < 70 else 1900
-    try:
-        filed = datetime(year, int(match["m"]), int(match["d"]), int(match["hh"]), int(match["mm"]))
-    except ValueError:
-        filed = None
+    filed = _filing_datetime(match)
     body = _unwrap("\n".join(lines[body_start:]))
     headline = body.split("\n", 1)[0].strip() if body else None
     return WireCopy(
@@ -63,8 +57,38 @@ def parse_wire(text: str) -> WireCopy | None:
         filed_at=filed,
         precision=TimePrecision.MINUTE if filed else TimePrecision.UNKNOWN,
         header=lines[filing_idx].strip(),
-        headline=headline if headline and len(headline) <= 200 else None,
+        headline=headline if is_headline(headline) else None,
     )
+
+
+_FILING_IN_PAGE = re.compile(
+    r"(?P<hh>\d{1,2}):(?P<mm>\d{2})\s+(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{2,4}):\s*Page\s+\d+[^<\n]*"
+)
+
+
+def find_filing_in_html(html: str) -> tuple[datetime, str] | None:
+    """Agency copy saved as a web page keeps its filing line inside markup; find it near
+    the top. Requires the ``: Page N`` marker so that ordinary dates do not match."""
+    m = _FILING_IN_PAGE.search(html[:4000])
+    if not m:
+        return None
+    filed = _filing_datetime(m)
+    return (filed, m.group(0).strip()) if filed else None
+
+
+def _filing_datetime(match: re.Match[str]) -> datetime | None:
+    year = int(match["y"])
+    if year < 100:
+        year += 2000 if year < 70 else 1900
+    try:
+        return datetime(year, int(match["m"]), int(match["d"]), int(match["hh"]), int(match["mm"]))
+    except ValueError:
+        return None
+
+
+def unwrap(body: str) -> str:
+    """Public name for paragraph-mark unwrapping, used on wire copy found inside HTML."""
+    return _unwrap(body)
 
 
 def _unwrap(body: str) -> str:
@@ -78,3 +102,15 @@ def _unwrap(body: str) -> str:
         if joined:
             out.append(joined)
     return "\n\n".join(out)
+
+
+def is_headline(line: str | None) -> bool:
+    """A wire story's first line is its headline only on page 1; continuation pages start
+    with body text (a sentence ending in a full stop)."""
+    if not line:
+        return False
+    return (
+        len(line) <= 160
+        and len(line.split()) <= 20
+        and not line.rstrip().endswith((".", ".'", '."'))
+    )
