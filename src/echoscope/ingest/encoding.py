@@ -70,17 +70,29 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    # Western text has few non-ASCII bytes (accents, pound signs, curly quotes); Cyrillic,
-    # Greek or Arabic single-byte text is mostly high bytes. Detectors misread the former
-    # (0xA3 "£" as "Ł" in cp1250), so they are asked only about the latter.
-    high = sum(1 for b in data[:65536] if b >= 0x80)
-    guess = _detect(data) if high / max(1, min(len(data), 65536)) > 0.15 else None
+    # Western text has isolated non-ASCII bytes (an accent, a pound sign, curly quotes);
+    # Cyrillic, Greek or Arabic single-byte text has whole words of them. Detectors misread
+    # the former (0xA3 "£" as "Ł" in cp1250), so they are asked only about the latter.
+    guess = _detect(data) if _mostly_high_runs(data[:65536]) else None
     if guess and guess not in _WESTERN:
         try:
             return data.decode(guess), guess
         except (LookupError, UnicodeDecodeError):
             pass
     return _decode_cp1252(data), "cp1252"
+
+
+def _mostly_high_runs(data: bytes) -> bool:
+    high = adjacent = 0
+    prev_high = False
+    for b in data:
+        is_high = b >= 0x80
+        if is_high:
+            high += 1
+            if prev_high:
+                adjacent += 1
+        prev_high = is_high
+    return high >= 8 and adjacent / high > 0.5
 
 
 def _detect(data: bytes) -> str | None:

@@ -1,0 +1,121 @@
+"""The command line as a user and a script see it: exit codes, JSON output, messages."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from echoscope.cli import app
+from echoscope.demo import DATA_DIR
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def db(tmp_path) -> str:
+    return str(tmp_path / "cli.duckdb")
+
+
+def test_ingest_json_then_stats_json(db, fixtures):
+    res = run(
+        "ingest",
+        str(fixtures / "wirefolder" / "papers"),
+        "--db",
+        db,
+        "--json",
+        "--path-template",
+        "{date:%d.%m.%y}/{story}/{name}_{source}.txt",
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["stored"] == 2 and summary["rejected"] == 0
+    stats = run("stats", "--db", db, "--json")
+    data = json.loads(stats.stdout)
+    assert isinstance(data["documents"], int) and data["documents"] == 2
+    assert isinstance(data["rejects"], int) and data["rejects"] == 0
+    assert data["sources"] == {"sun": 1, "times": 1}
+
+
+def test_human_summary_and_stats_tables(db, fixtures):
+    res = run("ingest", str(fixtures / "wirefolder" / "PA"), "--db", db, "--source", "PA")
+    assert res.exit_code == 0
+    assert "stored" in res.stdout and "duplicates skipped" in res.stdout
+    res = run("stats", "--db", db)
+    assert re.search(r"1\s+documents", res.stdout) and "PA" in res.stdout
+
+
+def test_export_formats(db, fixtures, tmp_path):
+    run("ingest", str(fixtures / "wirefolder" / "PA"), "--db", db, "-q")
+    for fmt in ("parquet", "jsonl", "csv"):
+        out = tmp_path / f"docs.{fmt}"
+        res = run("export", "--format", fmt, "--out", str(out), "--db", db)
+        assert res.exit_code == 0 and out.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tz", "Mars/Base"], "unknown time zone"),
+        (["--format", "docx"], "unknown --format"),
+        (["--path-template", "no fields here"], "names no field"),
+        (["--map", "colour=red"], "unknown field"),
+    ],
+)
+def test_option_errors_are_one_line(db, fixtures, args, message):
+    res = runner.invoke(app, ["ingest", str(fixtures / "wirefolder" / "PA"), "--db", db, *args])
+    assert res.exit_code == 2
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_missing_source_and_missing_store(db, tmp_path):
+    res = runner.invoke(app, ["ingest", str(tmp_path / "nope"), "--db", db])
+    assert res.exit_code == 2 and "no such file or folder" in res.output
+    res = runner.invoke(app, ["stats", "--db", str(tmp_path / "none.duckdb")])
+    assert res.exit_code == 2 and "echoscope ingest" in res.output
+
+
+def test_nothing_readable_exits_1(db, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n[1,2]\n", encoding="utf-8")
+    res = runner.invoke(app, ["ingest", str(bad), "--db", db])
+    assert res.exit_code == 1 and "nothing could be read" in res.output
+    res = run("rejects", "--db", db, "--json")
+    rows = json.loads(res.stdout)
+    assert [r["position"] for r in rows] == ["line 1", "line 2"]
+
+
+def test_version():
+    res = run("--version")
+    assert res.exit_code == 0 and res.stdout.startswith("echoscope ")
+
+
+def test_demo_builds_ingests_and_reports(tmp_path):
+    res = run("demo", "--dir", str(tmp_path / "demo"), "--json")
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.stdout)
+    truth = json.loads((DATA_DIR / "ground_truth.json").read_text(encoding="utf-8"))
+    assert result["rejects"] == 0
+    report = Path(result["report"]).read_text(encoding="utf-8")
+    assert "Harwick" in report and "<script>alert" not in report
+    # Every document the ground truth talks about exists under the id it names.
+    from echoscope.store import Store
+
+    with Store(result["db"], read_only=True) as store:
+        ids = set(store.documents("id")["id"])
+        named = {truth["origin"], *truth["independent"], *(c["doc"] for c in truth["copies"])}
+        for claim in truth["claims"]:
+            named.update(claim["occurrences"])
+        for burst in truth["coordination"]["bursts"]:
+            named.update(burst["posts"])
+        assert named <= ids, named - ids
+        sources = set(store.documents("source")["source"])
+        assert set(truth["coordination"]["accounts"]) <= sources
+    # Running the demo again starts from a clean store and gives the same counts.
+    again = json.loads(run("demo", "--dir", str(tmp_path / "demo"), "--json").stdout)
+    assert again["documents"] == result["documents"]
