@@ -72,7 +72,12 @@ class Store:
     def _init_schema(self) -> None:
         for ddl in TABLES:
             self.con.execute(ddl)
-        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = next(
+            iter(
+                self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+            ),
+            None,
+        )
         if row is None:
             self.con.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?), ('created_by', ?)",
@@ -81,7 +86,14 @@ class Store:
 
     def _check_version(self) -> None:
         try:
-            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            row = next(
+                iter(
+                    self.con.execute(
+                        "SELECT value FROM meta WHERE key = 'schema_version'"
+                    ).fetchall()
+                ),
+                None,
+            )
         except duckdb.CatalogException as exc:
             raise StoreError(f"{self.path} is not an echoscope store (no meta table)") from exc
         if row and int(row[0]) > SCHEMA_VERSION:
@@ -98,7 +110,7 @@ class Store:
         )
         run_id = self.con.execute(
             "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         self.con.execute(
             "INSERT INTO ingest_runs (run_id, started_at, status, sources, options, version) "
             "VALUES (?, ?, 'running', ?, ?, ?)",
@@ -127,7 +139,7 @@ class Store:
 
     def next_seq(self) -> int:
         return int(
-            self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM documents").fetchone()[0]
+            self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM documents").fetchall()[0][0]
         )
 
     # -- writing --------------------------------------------------------------------
@@ -187,7 +199,7 @@ class Store:
                         )
                         """,
                         [first, run_id, now],
-                    ).fetchone()[0]
+                    ).fetchall()[0][0]
                 finally:
                     self.con.unregister("_batch")
             if rejects:
@@ -227,11 +239,11 @@ class Store:
 
     # -- reading --------------------------------------------------------------------
     def count(self, table: str) -> int:
-        return int(self.con.execute(f"SELECT count(*) FROM {_ident(table)}").fetchone()[0])
+        return int(self.con.execute(f"SELECT count(*) FROM {_ident(table)}").fetchall()[0][0])
 
     def get_document(self, doc_id: str) -> dict[str, Any] | None:
         cur = self.con.execute("SELECT * FROM documents WHERE id = ?", [doc_id])
-        row = cur.fetchone()
+        row = next(iter(cur.fetchall()), None)
         if row is None:
             return None
         out = dict(zip([c[0] for c in cur.description], row, strict=True))
@@ -261,7 +273,7 @@ class Store:
         ]
         lo, hi = con.execute(
             "SELECT min(published_at), max(published_at) FROM documents"
-        ).fetchone()
+        ).fetchall()[0]
         out: dict[str, Any] = {
             "db": str(self.path),
             "documents": self.count("documents"),
@@ -341,7 +353,7 @@ class Store:
         def col(name: str, default: str) -> str:
             return name if name in cols else f"{default} AS {name}"
 
-        total = int(self.con.execute(f"SELECT count(*) FROM {src}").fetchone()[0])
+        total = int(self.con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
         first = self.next_seq()
         order = "seq" if "seq" in cols else "id"
         self.con.execute("BEGIN TRANSACTION")
@@ -367,7 +379,7 @@ class Store:
                 )
                 """,
                 [first, run_id, _now()],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")

@@ -64,6 +64,44 @@ TABLES = [
     """,
 ]
 
+# detect/reuse: the persistent index (so later documents are compared with earlier ones
+# without recomputing old pairs) and the results.
+TABLES += [
+    "CREATE TABLE IF NOT EXISTS reuse_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """
+    CREATE TABLE IF NOT EXISTS reuse_docs (
+        seq BIGINT NOT NULL, set_hash UBIGINT, n_tokens INTEGER, n_shingles INTEGER
+    )
+    """,
+    "CREATE TABLE IF NOT EXISTS reuse_bands (band SMALLINT, key UBIGINT, seq BIGINT)",
+    "CREATE TABLE IF NOT EXISTS reuse_shingles (hash UBIGINT, seq BIGINT)",
+    """
+    CREATE TABLE IF NOT EXISTS reuse_links (
+        link_id BIGINT NOT NULL,
+        seq_a BIGINT NOT NULL,             -- the earlier document (the possible source)
+        seq_b BIGINT NOT NULL,             -- the later document (the possible copy)
+        kind VARCHAR NOT NULL,             -- verbatim | near-verbatim | partial
+        method VARCHAR NOT NULL,           -- exact | minhash | containment (how it was found)
+        passages INTEGER, matched INTEGER, identity DOUBLE,
+        coverage_a DOUBLE, coverage_b DOUBLE, shared_shingles INTEGER,
+        boilerplate BOOLEAN DEFAULT false
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS reuse_passages (
+        link_id BIGINT NOT NULL,
+        seq_a BIGINT, a_begin INTEGER, a_end INTEGER,
+        seq_b BIGINT, b_begin INTEGER, b_end INTEGER,
+        matched INTEGER, identity DOUBLE
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS reuse_clusters (
+        cluster_id BIGINT NOT NULL, seq BIGINT NOT NULL, "begin" INTEGER, "end" INTEGER
+    )
+    """,
+]
+
 DOCUMENT_COLUMNS = [
     "seq",
     "id",

@@ -1,0 +1,105 @@
+"""Reuse clusters: passages that are copies of each other, across documents.
+
+Each document's reused passages are merged into regions (overlapping spans become one);
+an aligned passage links a region of one document to a region of another; a cluster is a
+connected set of regions, like passim's. Text a source repeats in many of its own
+documents (a masthead, a sign-off) is boilerplate: its links are marked and kept out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+BOILERPLATE_MIN_DOCS = 3
+BOILERPLATE_MAX_COVERAGE = 0.5
+
+
+def _regions(spans: pd.DataFrame) -> pd.DataFrame:
+    """Merge overlapping (seq, begin, end) spans; return spans with a region id column."""
+    spans = spans.sort_values(["seq", "begin", "end"]).reset_index(drop=True)
+    seq = spans["seq"].to_numpy()
+    begin = spans["begin"].to_numpy()
+    end = spans["end"].to_numpy()
+    new_region = np.ones(len(spans), dtype=bool)
+    if len(spans):
+        # running max of end within each document
+        run_end = np.empty(len(spans), dtype=np.int64)
+        cur_seq, cur_end = None, -1
+        for i in range(len(spans)):
+            if seq[i] != cur_seq:
+                cur_seq, cur_end = seq[i], end[i]
+                new_region[i] = True
+            else:
+                new_region[i] = begin[i] >= cur_end
+                cur_end = max(cur_end, end[i])
+            run_end[i] = cur_end
+    spans["region"] = np.cumsum(new_region) - 1
+    return spans
+
+
+def find_boilerplate(links: pd.DataFrame, sources: dict[int, str | None]) -> np.ndarray:
+    """Boolean per link: same-source reuse of a small part of each document, shared by
+    at least BOILERPLATE_MIN_DOCS documents of that source."""
+    if links.empty:
+        return np.zeros(0, dtype=bool)
+    src_a = links["seq_a"].map(sources)
+    src_b = links["seq_b"].map(sources)
+    small = (links["coverage_a"] < BOILERPLATE_MAX_COVERAGE) & (
+        links["coverage_b"] < BOILERPLATE_MAX_COVERAGE
+    )
+    cand = (src_a == src_b) & src_a.notna() & small
+    if not cand.any():
+        return np.zeros(len(links), dtype=bool)
+    sub = links[cand]
+    docs = pd.unique(np.concatenate([sub["seq_a"].to_numpy(), sub["seq_b"].to_numpy()]))
+    index = {d: i for i, d in enumerate(docs)}
+    a = sub["seq_a"].map(index).to_numpy()
+    b = sub["seq_b"].map(index).to_numpy()
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(docs), len(docs)))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    out = np.zeros(len(links), dtype=bool)
+    out[np.nonzero(cand.to_numpy())[0]] = sizes[labels[a]] >= BOILERPLATE_MIN_DOCS
+    return out
+
+
+def build_clusters(passages: pd.DataFrame) -> pd.DataFrame:
+    """passages: link_id, seq_a, a_begin, a_end, seq_b, b_begin, b_end (non-boilerplate).
+    Returns members: cluster_id, seq, begin, end (one row per region)."""
+    if passages.empty:
+        return pd.DataFrame(columns=["cluster_id", "seq", "begin", "end"])
+    n = len(passages)
+    spans = pd.DataFrame(
+        {
+            "seq": np.concatenate([passages["seq_a"].to_numpy(), passages["seq_b"].to_numpy()]),
+            "begin": np.concatenate(
+                [passages["a_begin"].to_numpy(), passages["b_begin"].to_numpy()]
+            ),
+            "end": np.concatenate([passages["a_end"].to_numpy(), passages["b_end"].to_numpy()]),
+            "edge": np.concatenate([np.arange(n), np.arange(n)]),
+            "side": np.concatenate([np.zeros(n, dtype=np.int8), np.ones(n, dtype=np.int8)]),
+        }
+    )
+    spans = _regions(spans)
+    by_edge = spans.sort_values(["edge", "side"])
+    ra = by_edge[by_edge["side"] == 0]["region"].to_numpy()
+    rb = by_edge[by_edge["side"] == 1]["region"].to_numpy()
+    n_regions = int(spans["region"].max()) + 1
+    graph = coo_matrix((np.ones(len(ra)), (ra, rb)), shape=(n_regions, n_regions))
+    _, labels = connected_components(graph, directed=False)
+    regions = spans.groupby("region").agg(
+        seq=("seq", "first"), begin=("begin", "min"), end=("end", "max")
+    )
+    regions["cluster"] = labels[regions.index.to_numpy()]
+    # Number clusters by size (largest first), then by first member, for stable ids.
+    sizes = regions.groupby("cluster")["seq"].transform("size")
+    regions = regions.assign(size=sizes).sort_values(
+        ["size", "cluster", "seq", "begin"], ascending=[False, True, True, True]
+    )
+    order = pd.unique(regions["cluster"])
+    remap = {c: i + 1 for i, c in enumerate(order)}
+    regions["cluster_id"] = regions["cluster"].map(remap)
+    return regions[["cluster_id", "seq", "begin", "end"]].reset_index(drop=True)
