@@ -306,14 +306,28 @@ def analyze(
     db: DbOpt = Path("echoscope.duckdb"),
     stage: Annotated[str, typer.Option("--stage", help="Stage to run: reuse, or all.")] = "all",
     shingle: Annotated[int, typer.Option(help="Words per shingle.")] = 5,
-    threshold: Annotated[float, typer.Option(help="Jaccard similarity the near-duplicate index targets.")] = 0.5,
+    threshold: Annotated[
+        float, typer.Option(help="Jaccard similarity the near-duplicate index targets.")
+    ] = 0.5,
     num_perm: Annotated[int, typer.Option("--num-perm", help="MinHash permutations.")] = 128,
-    min_shared: Annotated[int, typer.Option("--min-shared", help="Rare shingles two texts must share to be aligned.")] = 3,
-    max_df: Annotated[int, typer.Option("--max-df", help="Ignore shingles found in more documents than this.")] = 100,
-    min_tokens: Annotated[int, typer.Option("--min-tokens", help="Shortest passage reported, in words.")] = 8,
-    cross_source: Annotated[bool, typer.Option("--cross-source", help="Only pairs from different sources.")] = False,
-    max_days: Annotated[float | None, typer.Option("--max-days", help="Only pairs published within N days.")] = None,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and results; redo everything.")] = False,
+    min_shared: Annotated[
+        int, typer.Option("--min-shared", help="Rare shingles two texts must share to be aligned.")
+    ] = 3,
+    max_df: Annotated[
+        int, typer.Option("--max-df", help="Ignore shingles found in more documents than this.")
+    ] = 100,
+    min_tokens: Annotated[
+        int, typer.Option("--min-tokens", help="Shortest passage reported, in words.")
+    ] = 8,
+    cross_source: Annotated[
+        bool, typer.Option("--cross-source", help="Only pairs from different sources.")
+    ] = False,
+    max_days: Annotated[
+        float | None, typer.Option("--max-days", help="Only pairs published within N days.")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the index and results; redo everything.")
+    ] = False,
     engine: Annotated[str, typer.Option(help="Engine: local.")] = "local",
     workers: Annotated[int | None, typer.Option(help="Worker processes for alignment.")] = None,
     as_json: JsonOpt = False,
@@ -330,8 +344,14 @@ def analyze(
             raise UserError(f"unknown stage {s!r}; stages: {', '.join(STAGES)}, all")
     try:
         params = ReuseParams(
-            shingle=shingle, threshold=threshold, num_perm=num_perm, min_shared=min_shared, max_df=max_df,
-            min_tokens=min_tokens, cross_source=cross_source, max_days=max_days,
+            shingle=shingle,
+            threshold=threshold,
+            num_perm=num_perm,
+            min_shared=min_shared,
+            max_df=max_df,
+            min_tokens=min_tokens,
+            cross_source=cross_source,
+            max_days=max_days,
         )
         eng = get_engine(engine, workers=workers)
     except (ReuseError, ValueError) as exc:
@@ -342,8 +362,14 @@ def analyze(
         if "reuse" in stages:
             try:
                 if show:
-                    with Progress(TextColumn("[bold]reuse: {task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), console=err, transient=True) as bar:
+                    with Progress(
+                        TextColumn("[bold]reuse: {task.description}"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TimeElapsedColumn(),
+                        console=err,
+                        transient=True,
+                    ) as bar:
                         tasks: dict[str, int] = {}
 
                         def progress(step: str, done: int, total: int) -> None:
@@ -369,7 +395,9 @@ def analyze(
             highlight=False,
         )
         if r["kinds"]:
-            out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in r["kinds"].items()), highlight=False)
+            out.print(
+                "  " + ", ".join(f"{k}: {v:,}" for k, v in r["kinds"].items()), highlight=False
+            )
 
 
 @app.command()
@@ -396,24 +424,31 @@ def reuse(
         print(json.dumps(data, ensure_ascii=False, default=str))
         return
     links = data["links"]
-    out.print(f"[bold]{doc_id}[/] ({data['source'] or '?'}, {data['published_at'] or 'date unknown'}): "
-              f"{len(links)} reuse link(s)", highlight=False)
+    out.print(
+        f"[bold]{doc_id}[/] ({data['source'] or '?'}, {data['published_at'] or 'date unknown'}): "
+        f"{len(links)} reuse link(s)",
+        highlight=False,
+    )
     if not links:
         out.print("No reuse found. Run `echoscope analyze` after ingesting, if you have not.")
         return
     for link in links[:limit]:
         arrow = "copied by" if link["role"] == "source" else "copies"
-        head = (f"{arrow} [bold]{link['other']}[/] ({link['other_source'] or '?'}, {link['other_published_at'] or '?'}) — "
-                f"{link['kind']}, identity {link['identity']:.2f}, covers {link['coverage_this']:.0%} of this"
-                + (" [dim](boilerplate)[/]" if link["boilerplate"] else ""))
+        head = (
+            f"{arrow} [bold]{link['other']}[/] ({link['other_source'] or '?'}, {link['other_published_at'] or '?'}) — "
+            f"{link['kind']}, identity {link['identity']:.2f}, covers {link['coverage_this']:.0%} of this"
+            + (" [dim](boilerplate)[/]" if link["boilerplate"] else "")
+        )
         table = Table(show_header=True, expand=True, box=None)
         table.add_column(f"this [{doc_id}]", ratio=1)
         table.add_column(f"other [{link['other']}]", ratio=1)
         for p in link["passages"]:
             a, b = diff_words(p["this"]["text"], p["other"]["text"])
             table.add_row(to_rich(a), to_rich(b))
-            table.add_row(f"[dim]chars {p['this']['begin']}–{p['this']['end']}[/]",
-                          f"[dim]chars {p['other']['begin']}–{p['other']['end']}, identity {p['identity']:.2f}[/]")
+            table.add_row(
+                f"[dim]chars {p['this']['begin']}–{p['this']['end']}[/]",
+                f"[dim]chars {p['other']['begin']}–{p['other']['end']}, identity {p['identity']:.2f}[/]",
+            )
         out.print(Panel(table, title=head, title_align="left"))
     if len(links) > limit:
         out.print(f"… {len(links) - limit} more (use --limit or --json)")

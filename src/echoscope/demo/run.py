@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from echoscope.demo import DATA_DIR
+from echoscope.detect.reuse import results as reuse_results
+from echoscope.detect.reuse.stage import ReuseParams, run_reuse
 from echoscope.ingest.base import ReadOptions
 from echoscope.ingest.pathtemplate import PathTemplate
 from echoscope.ingest.pipeline import ingest
@@ -40,6 +42,10 @@ def ingest_corpus(store: Store, corpus: Path) -> list[dict[str, Any]]:
     return [ingest(store, [str(p) for p in paths], opts).as_dict() for paths, opts in steps]
 
 
+def truth_origin(corpus: Path) -> str:
+    return json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))["origin"]
+
+
 def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     corpus = build_corpus(workdir)
@@ -48,6 +54,8 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
         stale.unlink(missing_ok=True)
     with Store(db) as store:
         runs = ingest_corpus(store, corpus)
+        reuse = run_reuse(store, ReuseParams())
+        links = reuse_results.links(store)
         stats = store.stats()
         report = write_report(
             store, workdir / "report.html", title="echoscope demo: the Harwick water story"
@@ -61,6 +69,16 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
         "documents": stats["documents"],
         "rejects": stats["rejects"],
         "sources": stats["sources"],
+        "reuse": reuse.as_dict(),
+        "copies_of_origin": [
+            {
+                "doc": r["doc_b"],
+                "kind": r["kind"],
+                "identity": r["identity"],
+                "coverage": r["coverage_b"],
+            }
+            for r in links[links["doc_a"] == truth_origin(corpus)].to_dict(orient="records")
+        ],
         "ground_truth": str(corpus / "ground_truth.json"),
     }
     if console is not None:
@@ -79,5 +97,30 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
             highlight=False,
         )
         console.print(f"scenario: {truth['scenario']}", highlight=False)
+        copies = Table(
+            title=f"copies of the wire story {truth['origin']} (reuse stage vs ground truth)"
+        )
+        for col in ("document", "found", "identity", "covers", "ground truth"):
+            copies.add_column(col)
+        expected = {c["doc"]: c["kind"] for c in truth["copies"]}
+        for row in result["copies_of_origin"]:
+            copies.add_row(
+                row["doc"],
+                row["kind"],
+                f"{row['identity']:.2f}",
+                f"{row['coverage']:.0%}",
+                expected.get(row["doc"], "not a copy"),
+            )
+        for doc, kind in expected.items():
+            if doc not in {r["doc"] for r in result["copies_of_origin"]}:
+                copies.add_row(
+                    doc, "—", "", "", kind + (" (semantic stage)" if kind == "paraphrase" else "")
+                )
+        console.print(copies)
+        console.print(
+            f"reuse: {reuse.links_total} links in {reuse.clusters} clusters "
+            + ", ".join(f"{k} {v}" for k, v in reuse.kinds.items()),
+            highlight=False,
+        )
         console.print(f"[bold]store[/]  {db}\n[bold]report[/] {report}", highlight=False)
     return result

@@ -39,4 +39,6 @@ def to_rich(pieces: list[tuple[str, bool]]):
 
 
 def to_html(pieces: list[tuple[str, bool]]) -> str:
-    return "".join(f"<mark>{html.escape(w)}</mark>" if changed else html.escape(w) for w, changed in pieces)
+    return "".join(
+        f"<mark>{html.escape(w)}</mark>" if changed else html.escape(w) for w, changed in pieces
+    )

@@ -15,6 +15,8 @@ from echoscope import __version__
 from echoscope.store import Store
 
 EXCERPT = 280
+MAX_ROWS = 2000
+MAX_LINKS = 200
 
 _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;color:#1d1d1f;padding:0 1rem}
@@ -23,7 +25,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{margin-top:2rem;border-bottom:1px so
 th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #eee}
 th{background:#fafafa} .num{text-align:right;font-variant-numeric:tabular-nums}
 .tag{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#eef;font-size:.8rem}
-.excerpt{color:#333;max-width:40rem} code{font-size:.85rem}
+.excerpt{color:#333;max-width:40rem} code{font-size:.85rem} mark{background:#ffe08a}
 .cards{display:flex;gap:1rem;flex-wrap:wrap} .card{border:1px solid #ddd;border-radius:.5rem;padding:.6rem 1rem}
 .card b{display:block;font-size:1.4rem}
 """
@@ -92,6 +94,7 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
                 f"<tr><td><code>{_e(origin)}</code></td><td>{_e(position)}</td><td>{_e(reason)}</td></tr>"
             )
         parts.append("</table>")
+    parts.extend(_reuse_section(store))
     parts.append(
         "<script type='application/json' id='echoscope-data'>"
         + _e(json.dumps({"documents": stats["documents"], "rejects": stats["rejects"]}))
@@ -101,6 +104,62 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts), encoding="utf-8")
     return out
+
+
+def _reuse_section(store: Store) -> list[str]:
+    """Clusters of copied text, and every link with its passages side by side."""
+    from echoscope.detect.reuse import results
+    from echoscope.present.diff import diff_words, to_html
+
+    links = results.links(store)
+    if links.empty:
+        return []
+    parts = [
+        "<h2>Copied passages</h2>",
+        f"<p class='muted'>{len(links):,} reuse links. A is the earlier document, B the later one; "
+        "<mark>marked</mark> words differ between the two.</p>",
+    ]
+    clusters = results.clusters(store)
+    if not clusters.empty:
+        parts.append(
+            "<h3>Reuse clusters</h3><table><tr><th>cluster</th><th>published</th><th>source</th><th>document</th><th>passage</th></tr>"
+        )
+        for row in clusters.head(MAX_ROWS).itertuples():
+            parts.append(
+                f"<tr><td>{row.cluster_id}</td><td>{_e(row.published_at)}</td><td>{_e(row.source)}</td>"
+                f"<td><code>{_e(row.doc)}</code></td><td class='excerpt'>{_e(row.excerpt)}</td></tr>"
+            )
+        parts.append("</table>")
+    shown = links[links["method"] != "exact"].head(MAX_LINKS)
+    passages = results.passages(store, shown["link_id"].tolist()) if len(shown) else None
+    for link in shown.itertuples():
+        parts.append(
+            f"<h3>{_e(link.kind)}: <code>{_e(link.doc_b)}</code> ({_e(link.source_b)}) from "
+            f"<code>{_e(link.doc_a)}</code> ({_e(link.source_a)})</h3>"
+            f"<p class='muted'>identity {link.identity:.2f}; covers {link.coverage_b:.0%} of B and "
+            f"{link.coverage_a:.0%} of A; found by {_e(link.method)}</p>"
+            "<table><tr><th>A (earlier)</th><th>B (later)</th></tr>"
+        )
+        for p in passages[passages["link_id"] == link.link_id].itertuples():  # type: ignore[index]
+            a, b = diff_words(p.text_a, p.text_b)
+            parts.append(
+                f"<tr><td class='excerpt'>{to_html(a)}<br><span class='muted'>chars {p.a_begin}–{p.a_end}</span></td>"
+                f"<td class='excerpt'>{to_html(b)}<br><span class='muted'>chars {p.b_begin}–{p.b_end}</span></td></tr>"
+            )
+        parts.append("</table>")
+    exact = links[links["method"] == "exact"]
+    if len(exact):
+        parts.append(
+            f"<h3>Identical texts</h3><p class='muted'>{len(exact):,} documents repeat another word for word.</p>"
+            "<table><tr><th>first</th><th>repeated by</th><th>published</th></tr>"
+        )
+        for link in exact.head(MAX_ROWS).itertuples():
+            parts.append(
+                f"<tr><td><code>{_e(link.doc_a)}</code> ({_e(link.source_a)})</td>"
+                f"<td><code>{_e(link.doc_b)}</code> ({_e(link.source_b)})</td><td>{_e(link.published_b)}</td></tr>"
+            )
+        parts.append("</table>")
+    return parts
 
 
 def _format_time(value: datetime | None, precision: str) -> str:

@@ -63,7 +63,9 @@ def clusters(store: Store) -> pd.DataFrame:
 
 def document_reuse(store: Store, doc_id: str) -> dict[str, Any]:
     """Everything about one document's reuse: its links (either side) with passages."""
-    row = store.con.execute("SELECT seq, id, source, published_at FROM documents WHERE id = ?", [doc_id]).fetchall()
+    row = store.con.execute(
+        "SELECT seq, id, source, published_at FROM documents WHERE id = ?", [doc_id]
+    ).fetchall()
     if not row:
         raise KeyError(doc_id)
     seq, _, source, published = row[0]
@@ -89,8 +91,16 @@ def document_reuse(store: Store, doc_id: str) -> dict[str, Any]:
                 "boilerplate": bool(link["boilerplate"]),
                 "passages": [
                     {
-                        "this": {"begin": int(r["a_begin" if is_a else "b_begin"]), "end": int(r["a_end" if is_a else "b_end"]), "text": r["text_a" if is_a else "text_b"]},
-                        "other": {"begin": int(r["b_begin" if is_a else "a_begin"]), "end": int(r["b_end" if is_a else "a_end"]), "text": r["text_b" if is_a else "text_a"]},
+                        "this": {
+                            "begin": int(r["a_begin" if is_a else "b_begin"]),
+                            "end": int(r["a_end" if is_a else "b_end"]),
+                            "text": r["text_a" if is_a else "text_b"],
+                        },
+                        "other": {
+                            "begin": int(r["b_begin" if is_a else "a_begin"]),
+                            "end": int(r["b_end" if is_a else "a_end"]),
+                            "text": r["text_b" if is_a else "text_a"],
+                        },
                         "identity": float(r["identity"]),
                     }
                     for r in rows.to_dict(orient="records")

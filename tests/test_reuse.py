@@ -1,0 +1,260 @@
+"""Text reuse: exact offsets on hand-made pairs, normalisation across scripts, the stage
+end to end on the demo scenario, incremental runs and boilerplate."""
+
+import json
+
+import numpy as np
+import pytest
+
+from echoscope.demo import DATA_DIR
+from echoscope.detect.reuse import results
+from echoscope.detect.reuse.align import align
+from echoscope.detect.reuse.classify import summarize
+from echoscope.detect.reuse.lsh import optimal_bands
+from echoscope.detect.reuse.minhash import MinHasher, estimate_jaccard
+from echoscope.detect.reuse.shingles import shingle_texts, token_hashes
+from echoscope.detect.reuse.stage import ReuseError, ReuseParams, run_reuse
+from echoscope.detect.text import tokens
+from echoscope.ingest.base import ReadOptions
+from echoscope.ingest.pipeline import ingest
+
+WIRE = (
+    "About 40,000 homes in Harwick were told not to drink tap water on Friday after routine tests "
+    "found high levels of a cleaning chemical in the Greyfell reservoir, the regional water authority said.\n\n"
+    "The authority said the chemical appeared to have leaked from a storage tank at the Greyfell "
+    "treatment works during maintenance on Thursday night.\n\n"
+    "Bottled water is being handed out at Harwick Leisure Centre and the Market Street car park from 10am."
+)
+P1, P2, P3 = WIRE.split("\n\n")
+
+
+def only(passages):
+    assert len(passages) == 1, passages
+    return passages[0]
+
+
+def test_verbatim_copy_offsets_are_exact_slices():
+    copy = "HARWICK — " + WIRE + "\n\nShare this story."
+    p = only(align(WIRE, copy))
+    assert copy[p.b_begin : p.b_end] == WIRE.rstrip(".")
+    assert WIRE[p.a_begin : p.a_end] == WIRE.rstrip(".")
+    assert p.identity == 1.0
+
+
+def test_insertion_and_deletion_bridged_in_one_passage():
+    edited = P1.replace("on Friday", "on Friday morning, officials confirmed,").replace(
+        "routine ", ""
+    )
+    p = only(align(P1, edited))
+    assert p.a_begin == 0 and edited[p.b_begin : p.b_end].startswith("About 40,000 homes")
+    assert edited[p.b_begin : p.b_end].endswith("regional water authority said")
+    assert 0.85 < p.identity < 1.0
+
+
+def test_reordered_paragraphs_give_separate_passages():
+    reordered = P3 + "\n\n" + P2 + "\n\n" + P1
+    found = align(WIRE, reordered)
+    spans = sorted((reordered[p.b_begin : p.b_end], WIRE[p.a_begin : p.a_end]) for p in found)
+    assert len(found) == 3
+    for copied, original in spans:
+        assert copied == original  # each paragraph aligned to itself, exactly
+
+
+def test_short_quote_inside_long_article():
+    filler = " ".join(
+        f"Unrelated sentence number {i} about council budgets and parking fees." for i in range(40)
+    )
+    article = filler + " As the agency put it, " + P2 + " " + filler
+    p = only(align(WIRE, article))
+    assert article[p.b_begin : p.b_end] == P2.rstrip(".")
+    assert WIRE[p.a_begin : p.a_end] == P2.rstrip(".")
+
+
+def test_unrelated_texts_do_not_align():
+    other = "Fares on the three ferry routes serving the islands will rise by six percent from April, the operator said."
+    assert align(WIRE, other) == []
+
+
+def test_persian_written_with_arabic_letter_variants():
+    persian = "وزارت بهداشت اعلام کرد که آب آشامیدنی شهر تا اطلاع ثانوی قابل استفاده نیست و مردم باید از آب بطری استفاده کنند"
+    arabic_style = persian.replace("ی", "ي").replace("ک", "ك").replace("آب", "آبـ", 1)
+    arabic_style = "گزارش: " + arabic_style.replace("اعلام", "اعلامً")
+    p = only(align(persian, arabic_style))
+    assert p.identity == 1.0
+    assert arabic_style[p.b_begin : p.b_end].startswith("وزارت")
+    assert tokens(persian) == tokens(arabic_style)[1:]
+
+
+def test_zwnj_and_case_and_width_folded():
+    assert tokens("می\u200cخواهم") == tokens("میخواهم")
+    assert tokens("ＨＡＲＷＩＣＫ Water") == ["harwick", "water"]
+
+
+def test_numpy_tokeniser_agrees_with_reference():
+    texts = [WIRE, "می‌خواهم كتاب", "東京で会議 hello", "Ｆｕｌｌ width", "", "emoji 😀 here ⚡️"]
+    _, offsets = token_hashes(texts)
+    for i, text in enumerate(texts):
+        assert offsets[i + 1] - offsets[i] == len(tokens(text)), text
+    a, b = token_hashes(["The Cat", "the CAT"])
+    assert (a[b[0] : b[1]] == a[b[1] : b[2]]).all()
+
+
+def test_minhash_estimates_jaccard():
+    sh = shingle_texts(
+        [
+            WIRE,
+            WIRE.replace("Friday", "Saturday"),
+            "totally different text about ferries and fares",
+        ],
+        3,
+    )
+    exact = len(set(sh.doc(0)) & set(sh.doc(1))) / len(set(sh.doc(0)) | set(sh.doc(1)))
+    sig = MinHasher(256).signatures(sh)
+    est = estimate_jaccard(sig, np.array([0, 0]), np.array([1, 2]))
+    assert abs(est[0] - exact) < 0.1
+    assert est[1] < 0.05
+    b, r = optimal_bands(0.5, 128)
+    assert b * r <= 128 and 0.35 < (1 / b) ** (1 / r) < 0.65
+
+
+def test_classification_kinds():
+    verbatim = align(WIRE, WIRE)
+    assert summarize(verbatim, len(tokens(WIRE)), len(tokens(WIRE))).kind == "verbatim"
+    light = (
+        P1.replace("About", "Around").replace("regional ", "").replace("routine", "regular")
+        + " "
+        + P2.replace("appeared to have", "seems to have").replace("on Thursday night", "overnight")
+    )
+    found = align(P1 + " " + P2, light)
+    assert summarize(found, len(tokens(P1 + " " + P2)), len(tokens(light))).kind == "near-verbatim"
+    long = (
+        " ".join(["Other reporting on the council and its budget for the year ahead."] * 10)
+        + " "
+        + P2
+    )
+    found = align(WIRE, long)
+    assert summarize(found, len(tokens(WIRE)), len(tokens(long))).kind == "partial"
+
+
+def _demo_store(store, tmp_path, parts=None):
+    from echoscope.demo.run import build_corpus, ingest_corpus
+
+    corpus = build_corpus(tmp_path)
+    return corpus, ingest_corpus(store, corpus)
+
+
+def test_stage_on_demo_matches_ground_truth(store, tmp_path):
+    _demo_store(store, tmp_path)
+    summary = run_reuse(store)
+    truth = json.loads((DATA_DIR / "ground_truth.json").read_text(encoding="utf-8"))
+    links = results.links(store)
+    found = {
+        r["doc_b"]: r["kind"]
+        for r in links[links["doc_a"] == truth["origin"]].to_dict(orient="records")
+    }
+    for copy in truth["copies"]:
+        if copy["kind"] == "paraphrase":
+            assert copy["doc"] not in found  # re-worded text is the claims stage's job
+        else:
+            assert found.get(copy["doc"]) == copy["kind"], copy["doc"]
+    for doc in truth["independent"]:
+        assert doc not in set(links["doc_a"]) | set(links["doc_b"])
+    # The coordinated bursts are identical texts: each burst is one cluster of six posts.
+    clusters = results.clusters(store)
+    for burst in truth["coordination"]["bursts"]:
+        ids = set(burst["posts"])
+        owning = clusters[clusters["doc"].isin(ids)]["cluster_id"].unique()
+        assert len(owning) == 1 and set(clusters[clusters["cluster_id"] == owning[0]]["doc"]) == ids
+    assert summary.boilerplate_links == 0
+    # passages are exact slices of the stored texts
+    pas = results.passages(store)
+    docs = store.documents("seq, id, text").set_index("id")["text"]
+    for row in pas.itertuples():
+        assert docs[row.doc_a][row.a_begin : row.a_end] == row.text_a
+        assert docs[row.doc_b][row.b_begin : row.b_end] == row.text_b
+
+
+def _link_set(store):
+    frame = results.links(store, include_boilerplate=True)
+    return {(r.doc_a, r.doc_b, r.kind) for r in frame.itertuples()}
+
+
+def test_incremental_equals_full_run(tmp_path):
+    from echoscope.demo.run import ARTICLE_TEMPLATE, build_corpus
+    from echoscope.ingest.pathtemplate import PathTemplate
+    from echoscope.store import Store
+
+    corpus = build_corpus(tmp_path / "c")
+    steps = [
+        ([corpus / "wire.jsonl"], ReadOptions()),
+        ([corpus / "articles"], ReadOptions(path_template=PathTemplate(ARTICLE_TEMPLATE))),
+        ([corpus / "citizen-pulse.rss", corpus / "posts.csv"], ReadOptions()),
+    ]
+    with Store(tmp_path / "full.duckdb") as full:
+        for paths, opts in steps:
+            ingest(full, [str(p) for p in paths], opts)
+        run_reuse(full)
+        expected = _link_set(full)
+    with Store(tmp_path / "inc.duckdb") as inc:
+        for paths, opts in steps:
+            ingest(inc, [str(p) for p in paths], opts)
+            run_reuse(inc)  # after every ingest: new documents only
+        assert _link_set(inc) == expected
+        again = run_reuse(inc)
+        assert again.new_documents == 0 and again.links_total == len(expected)
+    assert len(expected) > 10
+
+
+def test_changed_parameters_need_rebuild(store, tmp_path):
+    _demo_store(store, tmp_path)
+    run_reuse(store)
+    with pytest.raises(ReuseError, match="--rebuild"):
+        run_reuse(store, ReuseParams(shingle=4))
+    s = run_reuse(store, ReuseParams(shingle=4), rebuild=True)
+    assert s.new_documents == 25 and s.links_total > 0
+
+
+def test_boilerplate_kept_out_of_clusters(store, tmp_path):
+    footer = "Subscribe to the Harwick Courier for just one pound a week and get every story delivered to your door each morning."
+    topics = ["bins", "parking", "library", "derby", "bridge"]
+    lines = []
+    for i, topic in enumerate(topics):
+        body = (
+            f"Story {i} about the {topic}: "
+            + " ".join(f"{topic}{j} w{i}x{j} v{j}y{i}" for j in range(30))
+            + "."
+        )
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"c{i}",
+                    "series": "courier",
+                    "date": f"2025-03-0{i + 1}",
+                    "text": body + " " + footer,
+                }
+            )
+        )
+    lines.append(
+        json.dumps(
+            {
+                "id": "g1",
+                "series": "gazette",
+                "date": "2025-03-09",
+                "text": "Council news. " + footer,
+            }
+        )
+    )
+    path = tmp_path / "site.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(store, [str(path)])
+    s = run_reuse(store)
+    links = results.links(store, include_boilerplate=True)
+    same_source = links[links["source_a"] == links["source_b"]]
+    assert len(same_source) >= 3 and same_source["boilerplate"].all()
+    assert s.boilerplate_links == len(same_source)
+    # The gazette quoting the footer once is not boilerplate (another source), and the
+    # courier's own repeats stay out of the clusters.
+    assert not links[links["source_a"] != links["source_b"]]["boilerplate"].any()
+    clustered = results.clusters(store)
+    courier_regions = clustered[clustered["source"] == "courier"]
+    assert courier_regions["cluster_id"].nunique() <= 1
