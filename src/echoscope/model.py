@@ -63,3 +63,4 @@ class Reject:
     position: str
     reason: str
     raw: bytes = b""
+    size: int | None = None  # bytes of the whole input when ``raw`` holds only its head

@@ -62,6 +62,10 @@ def parse_date(raw: object, default_tz: tzinfo = UTC) -> tuple[datetime, TimePre
     if isinstance(raw, date):
         return check_plausible(datetime(raw.year, raw.month, raw.day)), TimePrecision.DAY
     if isinstance(raw, int | float) and not isinstance(raw, bool):
+        if not 1e8 <= abs(raw) < 1e14:
+            raise DateError(
+                f"number {raw!r} is not a Unix timestamp (expected seconds or milliseconds)"
+            )
         return _from_epoch(float(raw)), TimePrecision.SECOND
     if not isinstance(raw, str):
         raise DateError(f"unsupported date value {raw!r}")
@@ -109,9 +113,15 @@ def _from_epoch(seconds: float) -> datetime:
 
 
 def _dateutil(text: str) -> datetime:
+    """dateutil fills missing parts from a default; parse with two different defaults
+    so a date without a day, month or year is refused instead of completed from today."""
     from dateutil import parser
 
     try:
-        return parser.parse(text, fuzzy=False)
+        one = parser.parse(text, default=datetime(2001, 1, 1))
+        two = parser.parse(text, default=datetime(2002, 2, 2))
     except (ValueError, OverflowError, parser.ParserError) as exc:
         raise DateError(f"cannot read date {text!r}: {exc}") from exc
+    if (one.year, one.month, one.day) != (two.year, two.month, two.day):
+        raise DateError(f"incomplete date {text!r}: no full day, month and year")
+    return one

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from echoscope.ingest.base import RAW_KEEP_BYTES, ByteCounter, Item, ReadOptions
+from echoscope.ingest.dates import check_plausible
 from echoscope.ingest.encoding import DecodeError, decode_bytes
 from echoscope.ingest.fetch import FetchError, fetch
 from echoscope.ingest.files import read_file_bytes
@@ -67,13 +68,13 @@ def parse_feed(
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         if stamp:
             try:
-                doc.published_at = datetime.fromtimestamp(calendar.timegm(stamp), UTC).replace(
-                    tzinfo=None
-                )
+                when = datetime.fromtimestamp(calendar.timegm(stamp), UTC).replace(tzinfo=None)
+                doc.published_at = check_plausible(when)
                 doc.time_source = TimeSource.FEED
                 doc.time_precision = TimePrecision.SECOND
-            except (OverflowError, ValueError, OSError):
-                doc.warnings.append("date unreadable: feed entry date out of range")
+            except (OverflowError, ValueError, OSError) as exc:
+                doc.warnings.append(f"date unreadable: feed entry date: {exc}")
+                doc.metadata["date_raw"] = str(entry.get("published") or entry.get("updated"))[:200]
         elif entry.get("published") or entry.get("updated"):
             doc.warnings.append(
                 f"date unreadable: {entry.get('published') or entry.get('updated')!r}"

@@ -57,23 +57,30 @@ class FetchResult:
 
 
 def check_address(ip: str, allow_private: bool) -> None:
-    """Raise FetchError unless ``ip`` is a public unicast address (or private is allowed)."""
+    """Raise FetchError unless ``ip`` is a public unicast address.
+
+    ``allow_private`` admits loopback and private ranges (a feed on your own machine or
+    office network) but never link-local addresses, where cloud metadata services live.
+    """
     addr = ipaddress.ip_address(ip.split("%")[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        embedded = addr.ipv4_mapped or addr.sixtofour or (addr.teredo[1] if addr.teredo else None)
+        if embedded is not None:
+            addr = embedded
+    if addr.is_loopback:
+        if allow_private:
+            return
+        raise FetchError(
+            f"refused: {addr} is a loopback address (pass --allow-private to fetch it)"
+        )
+    if addr.is_link_local:
+        raise FetchError(f"refused: {addr} is a link-local address (never fetched)")
     if addr.is_multicast or addr.is_unspecified or addr.is_reserved:
         raise FetchError(f"refused: {addr} is not a unicast address")
-    if allow_private:
-        return
-    if addr.is_loopback:
-        kind = "a loopback"
-    elif addr.is_link_local:
-        kind = "a link-local"
-    elif addr.is_private or not addr.is_global:
-        kind = "a private"
-    else:
-        return
-    raise FetchError(f"refused: {addr} is {kind} address (pass --allow-private to fetch it)")
+    if addr.is_private or not addr.is_global:
+        if allow_private:
+            return
+        raise FetchError(f"refused: {addr} is a private address (pass --allow-private to fetch it)")
 
 
 def _resolve(host: str, port: int, allow_private: bool) -> list[tuple]:

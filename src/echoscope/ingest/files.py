@@ -41,7 +41,7 @@ def read_file_bytes(path: Path, opts: ReadOptions, counter: ByteCounter | None) 
     if not compressed and size > opts.max_doc_bytes:
         return reject_file(
             path,
-            f"file too large: {size / 1e6:.1f} MB over the {opts.max_doc_bytes / 1e6:.1f} MB "
+            f"file too large: {size / 2**20:.1f} MB over the {opts.max_doc_bytes / 2**20:.1f} MB "
             "document limit (raise it with --max-doc-mb)",
         )
     try:
@@ -122,6 +122,7 @@ def read_document_file(
             doc.time_source = TimeSource.METADATA
         elif page.date_raw:
             doc.warnings.append(f"date unreadable: {page.date_raw!r}")
+            doc.metadata["date_raw"] = page.date_raw
     else:
         wire = parse_wire(text)
         if wire is not None:

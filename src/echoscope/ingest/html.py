@@ -121,10 +121,14 @@ def text_of_fragment(html: str) -> str:
     tree = _tree(f"<div>{html}</div>")
     if tree is None:
         return re.sub(r"<[^>]+>", " ", html)
-    for bad in tree.xpath("//script|//style|//noscript|//template"):
+    for bad in tree.xpath(
+        "//script|//style|//noscript|//template|//comment()|//processing-instruction()"
+    ):
         bad.drop_tree()
     parts = []
     for block in tree.iter():
+        if not isinstance(block.tag, str):
+            continue
         if block.tag in ("p", "br", "div", "li", "h1", "h2", "h3", "h4", "blockquote") and parts:
             parts.append("\n")
         if block.text and block.tag not in ("script", "style"):

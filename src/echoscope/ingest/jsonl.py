@@ -51,32 +51,62 @@ def _peek_nonspace(stream: BinaryIO) -> bytes:
 
 def _read_lines(stream: BinaryIO, origin: str, opts: ReadOptions) -> Iterator[Item]:
     limit = opts.max_doc_bytes * 2 + 65536  # JSON escaping can double a text's size
+
+    def lines() -> Iterator[bytes]:
+        while True:
+            line = stream.readline(limit + 1)
+            if not line:
+                return
+            if len(line) > limit and not line.endswith(b"\n"):
+                # Too long: keep the head, skip the rest of the line.
+                size = len(line)
+                try:
+                    while True:
+                        more = stream.readline(1 << 20)
+                        size += len(more)
+                        if not more or more.endswith(b"\n"):
+                            break
+                except READ_ERRORS:
+                    pass
+                yield _TooLong(line[:RAW_KEEP_BYTES], size)
+                continue
+            yield line
+
+    yield from _parse_lines(lines(), origin, opts, limit)
+
+
+class _TooLong(bytes):
+    size: int
+
+    def __new__(cls, head: bytes, size: int) -> _TooLong:
+        obj = super().__new__(cls, head)
+        obj.size = size
+        return obj
+
+
+def _parse_lines(
+    lines: Iterator[bytes], origin: str, opts: ReadOptions, limit: int
+) -> Iterator[Item]:
     resolvers: dict[frozenset[str], FieldResolver] = {}
     lineno = 0
+    iterator = iter(lines)
     while True:
         try:
-            line = stream.readline(limit + 1)
+            line = next(iterator)
+        except StopIteration:
+            return
         except READ_ERRORS as exc:
             yield Reject(
                 origin, f"line {lineno + 1}", describe_read_error(exc) + f" after line {lineno}"
             )
             return
-        if not line:
-            return
         lineno += 1
-        if len(line) > limit and not line.endswith(b"\n"):
-            raw = line[:RAW_KEEP_BYTES]
-            size = len(line)
-            try:
-                while True:
-                    more = stream.readline(1 << 20)
-                    size += len(more)
-                    if not more or more.endswith(b"\n"):
-                        break
-            except READ_ERRORS:
-                pass
+        if isinstance(line, _TooLong):
             yield Reject(
-                origin, f"line {lineno}", f"line too long ({size} bytes, limit {limit})", raw
+                origin,
+                f"line {lineno}",
+                f"line too long ({line.size} bytes, limit {limit})",
+                bytes(line),
             )
             continue
         stripped = line.strip()
@@ -109,8 +139,12 @@ def _read_array(stream: BinaryIO, origin: str, opts: ReadOptions) -> Iterator[It
         return
     try:
         records = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        yield Reject(origin, "file", f"malformed JSON: {exc}", data[:RAW_KEEP_BYTES])
+    except (ValueError, RecursionError):
+        # Not one JSON array: JSON Lines whose first line happens to be an array.
+        yield from _parse_lines(iter(data.splitlines(keepends=True)), origin, opts, len(data) + 1)
+        return
+    if not isinstance(records, list):
+        yield Reject(origin, "file", "expected a JSON array of objects", data[:RAW_KEEP_BYTES])
         return
     resolvers: dict[frozenset[str], FieldResolver] = {}
     for i, record in enumerate(records):

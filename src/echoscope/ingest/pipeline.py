@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -90,12 +91,16 @@ class _Finisher:
             text = text.encode("utf-8", "replace").decode("utf-8")
             size = len(text.encode("utf-8"))
         if size > opts.max_doc_bytes:
+            origin, _, position = (doc.origin or "?").rpartition(":")
+            if not position.startswith(("line ", "entry ", "record ", "item ")):
+                origin, position = doc.origin or "?", "document"
             return Reject(
-                doc.origin or "?",
-                "document",
-                f"document too large: {size / 1e6:.1f} MB over the "
-                f"{opts.max_doc_bytes / 1e6:.1f} MB limit (raise it with --max-doc-mb)",
-                text[: 1024 * 1024].encode("utf-8"),
+                origin,
+                position,
+                f"document too large: {size / 2**20:.1f} MB over the "
+                f"{opts.max_doc_bytes / 2**20:.1f} MB limit (raise it with --max-doc-mb)",
+                text.encode("utf-8")[: 1024 * 1024],
+                size=size,
             )
         doc.text = text
         if not text:
@@ -140,6 +145,13 @@ class _Finisher:
         n = self._repeats.get(as_int, 1) + 1
         self._repeats[as_int] = n
         return f"{base}~{n}"
+
+
+def reason_key(reason: str) -> str:
+    """Group rejects that differ only in numbers or quoted values."""
+    key = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", reason)
+    key = re.sub(r"\d+(\.\d+)?", "N", key)
+    return key[:120]
 
 
 def _bound(value: str | None, limit: int) -> str | None:
@@ -204,11 +216,13 @@ def ingest(
                     item = finisher(item)
                 if isinstance(item, Reject):
                     summary.rejected += 1
-                    summary.reject_reasons[item.reason.split(":")[0][:80]] += 1
+                    summary.reject_reasons[reason_key(item.reason)] += 1
                     rejects.append(item)
                 else:
                     for warning in item.warnings:
-                        summary.warnings[warning.split(":")[0][:80]] += 1
+                        summary.warnings[warning.split(":")[0][:80]] += (
+                            1  # warnings name a kind first
+                        )
                     docs.append(item)
                     chars += len(item.text)
                 if len(docs) >= batch_docs or chars >= BATCH_CHARS or len(rejects) >= 1000:

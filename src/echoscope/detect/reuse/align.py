@@ -30,6 +30,7 @@ class Passage:
     b_tokens: tuple[int, int]
     matched: int  # tokens aligned identically
     identity: float  # 2 * matched / (tokens in both spans)
+    blocks: tuple[tuple[int, int, int], ...] = ()  # exact runs (a_start, b_start, length)
 
 
 @dataclass
@@ -97,6 +98,7 @@ def align_tokens(
     min_tokens: int = 10,
     max_gap: int = 20,
     seed: int = SEED,
+    min_identity: float = 0.5,
 ) -> list[Passage]:
     """All passages of A reused in B (or vice versa), longest first."""
     blocks = _blocks(a.ids, b.ids, seed)
@@ -153,10 +155,12 @@ def align_tokens(
         a0, b0 = chain[0][0], chain[0][1]
         a1 = chain[-1][0] + chain[-1][2]
         b1 = chain[-1][1] + chain[-1][2]
-        # Keep passages of min_tokens, or most of a short text (a copied tweet).
-        if matched < min_tokens and not (matched >= 3 and matched >= 0.8 * short_side):
-            continue
         identity = 2.0 * matched / ((a1 - a0) + (b1 - b0))
+        # Keep passages of min_tokens, or nearly all of a short text (a copied post); a
+        # chain of scattered stock phrases ("told the court") is not a passage.
+        whole_short = matched >= 3 and matched >= 0.8 * short_side and identity >= 0.8
+        if identity < min_identity or (matched < min_tokens and not whole_short):
+            continue
         passages.append(
             Passage(
                 a_begin=int(a.starts[a0]),
@@ -167,6 +171,7 @@ def align_tokens(
                 b_tokens=(b0, b1),
                 matched=matched,
                 identity=round(min(1.0, identity), 4),
+                blocks=tuple(chain),
             )
         )
     passages.sort(key=lambda p: -p.matched)

@@ -21,7 +21,7 @@ KINDS = (VERBATIM, NEAR_VERBATIM, PARTIAL, PARAPHRASE)
 @dataclass(frozen=True)
 class LinkSummary:
     kind: str
-    coverage_a: float  # share of A's tokens inside reused passages
+    coverage_a: float  # share of A's tokens aligned word for word with B
     coverage_b: float
     identity: float  # matched tokens over all tokens in the passages, both sides
     matched: int
@@ -39,15 +39,30 @@ def _coverage(spans: list[tuple[int, int]], n: int) -> float:
 
 def summarize(passages: list[Passage], n_a: int, n_b: int, target: str = "b") -> LinkSummary:
     """Classify a link; ``target`` names the side that copied (the later document)."""
-    cov_a = _coverage([p.a_tokens for p in passages], n_a)
-    cov_b = _coverage([p.b_tokens for p in passages], n_b)
+    # Coverage counts the words that match exactly, not the edited stretches between them.
+    cov_a = _coverage(
+        [
+            (sa, sa + n)
+            for p in passages
+            for sa, _, n in (p.blocks or ((p.a_tokens[0], 0, p.a_tokens[1] - p.a_tokens[0]),))
+        ],
+        n_a,
+    )
+    cov_b = _coverage(
+        [
+            (sb, sb + n)
+            for p in passages
+            for _, sb, n in (p.blocks or ((0, p.b_tokens[0], p.b_tokens[1] - p.b_tokens[0]),))
+        ],
+        n_b,
+    )
     matched = sum(p.matched for p in passages)
     span = sum((p.a_tokens[1] - p.a_tokens[0]) + (p.b_tokens[1] - p.b_tokens[0]) for p in passages)
     identity = 2.0 * matched / span if span else 0.0
     cov_t = cov_b if target == "b" else cov_a
-    if cov_t >= 0.9 and identity >= 0.97:
+    if cov_t >= 0.85 and identity >= 0.97:
         kind = VERBATIM
-    elif cov_t >= 0.6 and identity >= 0.8:
+    elif cov_t >= 0.5 and identity >= 0.8:
         kind = NEAR_VERBATIM
     else:
         kind = PARTIAL
