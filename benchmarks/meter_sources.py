@@ -1,10 +1,11 @@
 """METER: for each newspaper article, rank every PA (press agency) text as its source.
 
-The whole echoscope pipeline runs on the folder: ingest both sides with path templates,
-the reuse stage (candidates, alignment), then each PA text gets two separate scores for
-each article: reuse (share of the article's words inside passages aligned with that PA
-text) and topic (TF-IDF cosine). The ranking orders by reuse + TOPIC_WEIGHT * topic, so
-an article that re-typed the agency copy instead of pasting it is still ranked by topic.
+The whole echoscope pipeline runs on the folder: ingest both sides with path templates
+(PA filing time from the wire header, newspaper date from the folder, day precision), the
+reuse stage (candidates, alignment), then `rank_sources`: each PA text gets two separate
+scores per article, reuse (share of the article's words aligned word for word with that
+PA text) and topic (TF-IDF cosine), ranked by reuse + 0.5 * topic, with PA texts filed
+after the article's day (time order) ranked last. Each ingredient is reported alone too.
 
 A ranking is right at 1 when its first PA text is in the article's story folder.
 
@@ -24,15 +25,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, write_result
-
+from echoscope.detect.reuse.sources import TOPIC_WEIGHT, rank_sources
 from echoscope.detect.reuse.stage import ReuseParams, run_reuse
-from echoscope.detect.similarity import cosine_matrix
 from echoscope.ingest.base import ReadOptions
 from echoscope.ingest.pathtemplate import PathTemplate
 from echoscope.ingest.pipeline import ingest
 from echoscope.store import Store
 
-TOPIC_WEIGHT = 0.5
 PA_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}.txt"
 PAPER_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}_{source}.txt"
 
@@ -56,51 +55,58 @@ def evaluate(order: np.ndarray, pa_ids: list[str], paper_ids: list[str]) -> tupl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DATA / "meter-courts")
-    parser.add_argument("--rank-out", type=Path, help="write one JSON line per article with its ranking")
-    parser.add_argument("--top", type=int, default=20, help="PA texts listed per article in --rank-out")
+    parser.add_argument(
+        "--rank-out", type=Path, help="write one JSON line per article with its ranking"
+    )
+    parser.add_argument(
+        "--top", type=int, default=20, help="PA texts listed per article in --rank-out"
+    )
     args = parser.parse_args()
     pa_dir, paper_dir = args.data / "PA", args.data / "newspapers"
     if not pa_dir.is_dir() or not paper_dir.is_dir():
         sys.exit(f"error: {args.data} must hold PA/ and newspapers/ folders")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
-        ingest(store, [str(pa_dir)], ReadOptions(source="PA", path_template=PathTemplate(PA_TEMPLATE)))
+        ingest(
+            store, [str(pa_dir)], ReadOptions(source="PA", path_template=PathTemplate(PA_TEMPLATE))
+        )
         ingest(store, [str(paper_dir)], ReadOptions(path_template=PathTemplate(PAPER_TEMPLATE)))
         t_ingest = time.perf_counter() - started
         summary = run_reuse(store, ReuseParams(shingle=3, min_shared=2, max_df=200, min_tokens=6))
         t_reuse = time.perf_counter() - started - t_ingest
-        docs = store.documents("seq, id, source, text")
+        docs = store.documents("seq, id, source, text, published_at, time_precision")
         pa = docs[docs["source"] == "PA"].reset_index(drop=True)
         papers = docs[docs["source"] != "PA"].reset_index(drop=True)
-        pa_index = {s: i for i, s in enumerate(pa["seq"])}
-        paper_index = {s: i for i, s in enumerate(papers["seq"])}
-        reuse = np.zeros((len(papers), len(pa)))
-        links = store.con.execute(
-            "SELECT seq_a, seq_b, coverage_a, coverage_b FROM reuse_links WHERE NOT boilerplate"
-        ).fetchall()
-        for a, b, cov_a, cov_b in links:
-            if a in pa_index and b in paper_index:
-                reuse[paper_index[b], pa_index[a]] = max(reuse[paper_index[b], pa_index[a]], cov_b)
-            elif b in pa_index and a in paper_index:
-                reuse[paper_index[a], pa_index[b]] = max(reuse[paper_index[a], pa_index[b]], cov_a)
-    topic = cosine_matrix(papers["text"].tolist(), pa["text"].tolist())
-    combined = reuse + TOPIC_WEIGHT * topic
+        ranked = rank_sources(store, papers, pa, topic_weight=TOPIC_WEIGHT, time_order=True)
+        unordered = rank_sources(store, papers, pa, topic_weight=TOPIC_WEIGHT, time_order=False)
+    reuse, topic = ranked["reuse"], ranked["topic"]
     pa_ids, paper_ids = pa["id"].tolist(), papers["id"].tolist()
+    tie = np.tile(np.arange(len(pa)), (len(papers), 1))
     figures = {}
-    for name, scores in (("reuse", reuse), ("topic", topic), ("combined", combined)):
-        # ties (e.g. no reuse at all) broken by topic, then by id, so rankings are stable
-        order = np.lexsort((np.tile(np.arange(len(pa)), (len(papers), 1)), -topic, -scores), axis=1)
+    for name, order in (
+        ("reuse", np.lexsort((tie, -topic, -reuse), axis=1)),
+        ("topic", np.lexsort((tie, -topic), axis=1)),
+        ("combined_no_time_order", unordered["order"]),
+        ("combined", ranked["order"]),
+    ):
         top1, mrr = evaluate(order, pa_ids, paper_ids)
         figures[name] = {"top1": round(top1, 4), "mrr": round(mrr, 4)}
-        if name == "combined":
-            final_order = order
+    final_order = ranked["order"]
+    no_source = sum(1 for p in paper_ids if story_of(p) not in {story_of(q) for q in pa_ids})
     with_reuse = int((reuse.max(axis=1) > 0).sum())
     if args.rank_out:
         with open(args.rank_out, "w", encoding="utf-8") as fh:
             for i, pid in enumerate(paper_ids):
-                fh.write(json.dumps({"article": pid, "ranking": [pa_ids[j] for j in final_order[i][: args.top]]}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {"article": pid, "ranking": [pa_ids[j] for j in final_order[i][: args.top]]}
+                    )
+                    + "\n"
+                )
     seconds = time.perf_counter() - started
     write_result(
         "meter_sources",
@@ -112,6 +118,8 @@ def main() -> None:
             "mrr": figures["combined"]["mrr"],
             "reuse_only": figures["reuse"],
             "topic_only": figures["topic"],
+            "combined_without_time_order": figures["combined_no_time_order"],
+            "articles_without_pa_in_folder": no_source,
             "topic_weight": TOPIC_WEIGHT,
             "articles_with_reuse": with_reuse,
             "reuse_links": summary.links_total,

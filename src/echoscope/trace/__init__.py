@@ -1,0 +1,1 @@
+"""Trace: turning links into provenance (time, order, parents, attribution)."""

@@ -1,0 +1,44 @@
+"""Time you can trust: what a timestamp with a stated precision actually allows.
+
+A newspaper dated by its folder (day precision) may have been published any time that
+day; a wire story with a filing time (minute precision) at that minute. Comparing the
+bounds, not the points, is what makes "A came before B" safe to say.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+_WIDTH = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "day": timedelta(days=1),
+}
+
+
+def bounds(
+    published_at: datetime | None, precision: str
+) -> tuple[datetime | None, datetime | None]:
+    """[earliest, latest) instants the document may have been published."""
+    if published_at is None or pd.isna(published_at):
+        return None, None
+    width = _WIDTH.get(precision)
+    if width is None:
+        return None, None
+    return published_at, published_at + width
+
+
+def latest_series(published: pd.Series, precision: pd.Series) -> pd.Series:
+    """Vectorised upper bound (exclusive) of each publication time; NaT when unknown."""
+    width = precision.map(lambda p: _WIDTH.get(p, pd.NaT))
+    return pd.to_datetime(published) + pd.to_timedelta(width)
+
+
+def could_precede(earliest_a: np.ndarray, latest_b: np.ndarray) -> np.ndarray:
+    """True where A may have been published before B ended (unknown times: True)."""
+    a = pd.to_datetime(pd.Series(earliest_a))
+    b = pd.to_datetime(pd.Series(latest_b))
+    return (a.isna() | b.isna() | (a < b)).to_numpy()
