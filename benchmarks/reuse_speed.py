@@ -31,7 +31,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, write_result
-
 from echoscope.detect.reuse.lsh import band_keys, optimal_bands, pairs_from_keys
 from echoscope.detect.reuse.minhash import MinHasher, estimate_jaccard
 from echoscope.detect.reuse.shingles import Shingled, shingle_token_hashes, token_hashes
@@ -170,7 +169,9 @@ def recall_echoscope(result, truth) -> tuple[float, float]:
     return direct / n, clustered / n
 
 
-def run_dataset(name: str, texts: list[str], shingle: int, baseline_docs: int, queries: int, seed: int) -> dict:
+def run_dataset(
+    name: str, texts: list[str], shingle: int, baseline_docs: int, queries: int, seed: int
+) -> dict:
     rng = np.random.default_rng(seed)
     sub = texts[:baseline_docs]
     engine = EchoscopeNearDup(shingle)
@@ -198,7 +199,7 @@ def run_dataset(name: str, texts: list[str], shingle: int, baseline_docs: int, q
         "recall": round(direct, 4),
         "recall_via_clusters": round(clustered, 4),
         "baseline_recall": round(base_recall, 4),
-        "candidate_pairs": int(len(ours["pairs"])),
+        "candidate_pairs": len(ours["pairs"]),
         "candidates_estimated_at_threshold": int((est >= THRESHOLD).sum()),
         "seconds": round(t_ours, 2),
         "baseline_seconds": round(t_base, 2),
@@ -213,17 +214,23 @@ def run_dataset(name: str, texts: list[str], shingle: int, baseline_docs: int, q
         result["full_docs"] = len(texts)
         result["full_seconds"] = round(t_full, 1)
         result["full_docs_per_s"] = round(len(texts) / t_full, 1)
-        result["full_candidate_pairs"] = int(len(full["pairs"]))
-        result["full_distinct_shingle_sets"] = int(len(np.unique(full["rep"])))
+        result["full_candidate_pairs"] = len(full["pairs"])
+        result["full_distinct_shingle_sets"] = len(np.unique(full["rep"]))
     print(name, result, file=sys.stderr)
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", choices=("ira", "meter", "both"), default="both")
-    parser.add_argument("--baseline-docs", type=int, default=200_000, help="documents datasketch runs on")
-    parser.add_argument("--ira-limit", type=int, default=None, help="cap on English IRA tweets loaded")
+    parser.add_argument(
+        "--baseline-docs", type=int, default=200_000, help="documents datasketch runs on"
+    )
+    parser.add_argument(
+        "--ira-limit", type=int, default=None, help="cap on English IRA tweets loaded"
+    )
     parser.add_argument("--queries", type=int, default=1000, help="query documents for recall")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -231,8 +238,13 @@ def main() -> None:
     if args.dataset in ("ira", "both"):
         t0 = time.perf_counter()
         texts = load_ira(args.ira_limit)
-        print(f"loaded {len(texts):,} English IRA tweets in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        figures["ira_english"] = run_dataset("ira", texts, 3, args.baseline_docs, args.queries, args.seed)
+        print(
+            f"loaded {len(texts):,} English IRA tweets in {time.perf_counter() - t0:.0f} s",
+            file=sys.stderr,
+        )
+        figures["ira_english"] = run_dataset(
+            "ira", texts, 3, args.baseline_docs, args.queries, args.seed
+        )
     if args.dataset in ("meter", "both"):
         texts = load_meter()
         figures["meter"] = run_dataset("meter", texts, 5, len(texts), len(texts), args.seed)

@@ -35,17 +35,25 @@ def optimal_bands(threshold: float, num_perm: int, fn_weight: float = 0.5) -> tu
     return best
 
 
+_ROW_MULT = mix64(np.arange(1, 1025, dtype=np.uint64)) | np.uint64(1)  # odd multipliers
+
+
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(n_docs, bands) uint64 keys; a band key is a hash of its ``rows`` values and its
     index. Documents with an empty signature get key 0 (never a candidate)."""
     n = sig.shape[0]
     keys = np.empty((n, bands), dtype=np.uint64)
     wide = sig.astype(np.uint64)
-    for band in range(bands):
-        acc = np.full(n, ((band + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64)
-        for j in range(band * rows, (band + 1) * rows):
-            acc = mix64(acc ^ wide[:, j])
-        keys[:, band] = acc
+    with np.errstate(over="ignore"):
+        for band in range(bands):
+            acc = np.full(
+                n, ((band + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64
+            )
+            for j in range(band * rows, (band + 1) * rows):
+                acc += wide[:, j] * _ROW_MULT[j - band * rows]
+                acc = (acc << np.uint64(29)) | (acc >> np.uint64(35))
+            keys[:, band] = mix64(acc)
+    keys[keys == 0] = 1
     empty = sig[:, 0] == EMPTY
     keys[empty] = 0
     return keys
@@ -56,50 +64,63 @@ def pairs_from_keys(keys: np.ndarray, ids: np.ndarray, max_bucket: int = 200) ->
 
     A bucket of more than ``max_bucket`` documents (thousands of copies of one post) is
     linked as a star around its smallest id instead of all pairs: the clusters are the
-    same and the pair count stays linear.
+    same and the pair count stays linear. All bands are sorted together (band keys
+    already differ between bands), so there is one sort, not one per band.
     """
+    n, n_bands = keys.shape
+    flat = keys.reshape(-1)
+    owner = np.repeat(ids.astype(np.int64), n_bands)
+    live = flat != 0
+    flat, owner = flat[live], owner[live]
+    if len(flat) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.argsort(flat, kind="stable")
+    k = flat[order]
+    sid = owner[order]
+    new_group = np.empty(len(k), dtype=bool)
+    new_group[0] = True
+    np.not_equal(k[1:], k[:-1], out=new_group[1:])
+    gid = np.cumsum(new_group) - 1
+    sizes = np.bincount(gid)
+    gsize = sizes[gid]
     found: list[np.ndarray] = []
-    for band in range(keys.shape[1]):
-        col = keys[:, band]
-        order = np.argsort(col, kind="stable")
-        k = col[order]
-        sid = ids[order]
-        live = k != 0
-        k, sid = k[live], sid[live]
-        if len(k) < 2:
-            continue
-        new_group = np.ones(len(k), dtype=bool)
-        new_group[1:] = k[1:] != k[:-1]
-        gid = np.cumsum(new_group) - 1
-        sizes = np.bincount(gid)
-        big = sizes[gid] > max_bucket
-        # All pairs inside small groups: offset d pairs position p with p + d.
-        small_pos = np.nonzero(~big & (sizes[gid] > 1))[0]
-        d = 1
-        while len(small_pos):
-            nxt = small_pos + d
-            ok = nxt < len(k)
-            p, q = small_pos[ok], nxt[ok]
-            same = gid[p] == gid[q]
-            if not same.any():
-                break
-            found.append(np.stack([sid[p[same]], sid[q[same]]], axis=1))
-            small_pos = p[same]
-            d += 1
-        # Stars for big groups.
-        if big.any():
-            bpos = np.nonzero(big)[0]
-            first = np.ones(len(bpos), dtype=bool)
-            first[1:] = gid[bpos[1:]] != gid[bpos[:-1]]
-            members = sid[bpos]
-            # the smallest id of the group as the hub
-            hub = np.minimum.reduceat(members, np.nonzero(first)[0])
-            hub_per = hub[np.cumsum(first) - 1]
-            keep = members != hub_per
-            found.append(np.stack([hub_per[keep], members[keep]], axis=1))
+    # All pairs inside small groups: position p pairs with p + d in the same group.
+    pos = np.flatnonzero((gsize > 1) & (gsize <= max_bucket))
+    d = 1
+    while len(pos):
+        nxt = pos + d
+        ok = nxt < len(k)
+        p, q = pos[ok], nxt[ok]
+        same = gid[p] == gid[q]
+        if not same.any():
+            break
+        p = p[same]
+        found.append(_pair_keys(sid[p], sid[q[same]]))
+        pos = p
+        d += 1
+    # Stars around the smallest id of each big group.
+    big = np.flatnonzero(gsize > max_bucket)
+    if len(big):
+        bg = gid[big]
+        first = np.empty(len(big), dtype=bool)
+        first[0] = True
+        np.not_equal(bg[1:], bg[:-1], out=first[1:])
+        hub = np.minimum.reduceat(sid[big], np.flatnonzero(first))[np.cumsum(first) - 1]
+        members = sid[big]
+        keep = members != hub
+        found.append(_pair_keys(hub[keep], members[keep]))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found).astype(np.int64)
-    pairs = np.sort(pairs, axis=1)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(pairs, axis=0)
+    uniq = np.unique(np.concatenate(found))
+    return np.stack(
+        [(uniq >> np.uint64(32)).astype(np.int64), (uniq & np.uint64(0xFFFFFFFF)).astype(np.int64)],
+        axis=1,
+    )
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(min, max) packed in one uint64 (ids below 2**32), dropping self-pairs."""
+    lo = np.minimum(a, b).astype(np.uint64)
+    hi = np.maximum(a, b).astype(np.uint64)
+    keep = lo != hi
+    return (lo[keep] << np.uint64(32)) | hi[keep]

@@ -15,7 +15,9 @@ all practical text; hashes are stable across runs, processes and machines.
 from __future__ import annotations
 
 import functools
+import itertools
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,11 +77,39 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cls, fold, powers
 
 
-def token_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def token_hashes(texts: list[str], chunk_chars: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the normalised tokens of every text.
 
-    Returns (hashes, offsets): text i has hashes[offsets[i]:offsets[i+1]].
+    Returns (hashes, offsets): text i has hashes[offsets[i]:offsets[i+1]]. Works in
+    chunks of about a megabyte of text: the arrays then stay in cache, which is several
+    times faster than one pass over a large batch.
     """
+    pieces: list[list[str]] = []
+    start = 0
+    size = 0
+    for i, text in enumerate(texts):
+        size += len(text) + 1
+        if size >= chunk_chars:
+            pieces.append(texts[start : i + 1])
+            start, size = i + 1, 0
+    if start < len(texts) or not texts:
+        pieces.append(texts[start:])
+    results = _map(_token_hashes, pieces)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([np.diff(off) for _, off in results]), out=offsets[1:])
+    return np.concatenate([h for h, _ in results]), offsets
+
+
+def _map(fn, items: list, threads: int = 2) -> list:
+    """Run ``fn`` over items on two threads: the work is NumPy, which releases the
+    interpreter lock, so both cores are used."""
+    if len(items) < 2 or threads < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(fn, items))
+
+
+def _token_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     cls_table, fold_table, powers = _tables()
     parts = [t if t.isascii() else unicodedata.normalize("NFKC", t) for t in texts]
     # A separator between texts so no token spans two of them.
@@ -144,15 +174,44 @@ class Shingled:
         return out
 
 
-def shingle_token_hashes(tok_hashes: np.ndarray, tok_offsets: np.ndarray, k: int) -> Shingled:
+def shingle_token_hashes(
+    tok_hashes: np.ndarray, tok_offsets: np.ndarray, k: int, chunk_tokens: int = 200_000
+) -> Shingled:
     """Hash every run of ``k`` consecutive tokens inside each document.
 
     A document shorter than ``k`` tokens gets one shingle of all its tokens, so short
     posts still have a signature. Each document's shingles are sorted and de-duplicated
-    (a set, as MinHash and Jaccard need).
+    (a set, as MinHash and Jaccard need). Runs over chunks of documents (cache-sized).
     """
     if k < 1:
         raise ValueError("shingle size must be at least 1")
+    n_docs = len(tok_offsets) - 1
+    if len(tok_hashes) <= chunk_tokens or n_docs <= 1:
+        return _shingle(tok_hashes, tok_offsets, k)
+    bounds = [0]
+    targets = np.arange(chunk_tokens, len(tok_hashes), chunk_tokens)
+    cuts = np.searchsorted(tok_offsets, targets)
+    for c in cuts:
+        if bounds[-1] < c < n_docs:
+            bounds.append(int(c))
+    bounds.append(n_docs)
+
+    def one(span: tuple[int, int]) -> Shingled:
+        off = tok_offsets[span[0] : span[1] + 1]
+        return _shingle(tok_hashes[off[0] : off[-1]], off - off[0], k)
+
+    parts = _map(one, list(itertools.pairwise(bounds)))
+    counts = np.concatenate([np.diff(p.offsets) for p in parts])
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Shingled(
+        hashes=np.concatenate([p.hashes for p in parts]),
+        offsets=offsets,
+        n_tokens=np.concatenate([p.n_tokens for p in parts]),
+    )
+
+
+def _shingle(tok_hashes: np.ndarray, tok_offsets: np.ndarray, k: int) -> Shingled:
     n_docs = len(tok_offsets) - 1
     lengths = np.diff(tok_offsets)
     # Pad each document with k-1 zero tokens so every window stays inside one document.
