@@ -67,7 +67,7 @@ def pairs_from_keys(keys: np.ndarray, ids: np.ndarray, max_bucket: int = 200) ->
     same and the pair count stays linear. All bands are sorted together (band keys
     already differ between bands), so there is one sort, not one per band.
     """
-    n, n_bands = keys.shape
+    n_bands = keys.shape[1]
     flat = keys.reshape(-1)
     owner = np.repeat(ids.astype(np.int64), n_bands)
     live = flat != 0
