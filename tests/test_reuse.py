@@ -258,3 +258,51 @@ def test_boilerplate_kept_out_of_clusters(store, tmp_path):
     clustered = results.clusters(store)
     courier_regions = clustered[clustered["source"] == "courier"]
     assert courier_regions["cluster_id"].nunique() <= 1
+
+
+def test_lsh_pairs_small_buckets_all_pairs_big_buckets_star():
+    from echoscope.detect.reuse.lsh import pairs_from_keys
+
+    keys = np.array([[5, 9], [5, 8], [5, 7], [6, 7], [0, 0]], dtype=np.uint64)
+    ids = np.array([10, 11, 12, 13, 14])
+    pairs = {tuple(p) for p in pairs_from_keys(keys, ids).tolist()}
+    assert pairs == {(10, 11), (10, 12), (11, 12), (12, 13)}  # 14 has no signature
+    big = np.array([[42]] * 6, dtype=np.uint64)
+    star = {tuple(p) for p in pairs_from_keys(big, np.arange(6), max_bucket=3).tolist()}
+    assert star == {(0, i) for i in range(1, 6)}
+
+
+def test_rank_sources_time_order(store, tmp_path):
+    from echoscope.detect.reuse.sources import rank_sources
+
+    lines = [
+        {
+            "id": "wire-old",
+            "series": "PA",
+            "date": "2000-01-01T10:00:00Z",
+            "text": "The judge jailed the fraudster for six years at Leeds Crown Court.",
+        },
+        {
+            "id": "wire-late",
+            "series": "PA",
+            "date": "2000-01-03T10:00:00Z",
+            "text": "The judge jailed the fraudster for six years at Leeds Crown Court today.",
+        },
+        {
+            "id": "paper",
+            "series": "sun",
+            "date": "2000-01-01",
+            "text": "A fraudster was jailed for six years at Leeds Crown Court by the judge.",
+        },
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    ingest(store, [str(path)])
+    docs = store.documents("seq, id, text, published_at, time_precision")
+    targets, cands = docs[docs["id"] == "paper"], docs[docs["id"] != "paper"].reset_index(drop=True)
+    ranked = rank_sources(store, targets, cands)
+    # The paper is dated by day: a wire filed that day may precede it, one filed two days later cannot.
+    assert ranked["eligible"][0].tolist() == [True, False]
+    assert cands["id"][ranked["order"][0][0]] == "wire-old"
+    loose = rank_sources(store, targets, cands, time_order=False)
+    assert loose["eligible"].all()

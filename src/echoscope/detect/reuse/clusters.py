@@ -20,22 +20,15 @@ BOILERPLATE_MAX_COVERAGE = 0.5
 def _regions(spans: pd.DataFrame) -> pd.DataFrame:
     """Merge overlapping (seq, begin, end) spans; return spans with a region id column."""
     spans = spans.sort_values(["seq", "begin", "end"]).reset_index(drop=True)
-    seq = spans["seq"].to_numpy()
-    begin = spans["begin"].to_numpy()
-    end = spans["end"].to_numpy()
-    new_region = np.ones(len(spans), dtype=bool)
-    if len(spans):
-        # running max of end within each document
-        run_end = np.empty(len(spans), dtype=np.int64)
-        cur_seq, cur_end = None, -1
-        for i in range(len(spans)):
-            if seq[i] != cur_seq:
-                cur_seq, cur_end = seq[i], end[i]
-                new_region[i] = True
-            else:
-                new_region[i] = begin[i] >= cur_end
-                cur_end = max(cur_end, end[i])
-            run_end[i] = cur_end
+    if spans.empty:
+        spans["region"] = np.zeros(0, dtype=np.int64)
+        return spans
+    # A span opens a new region when it starts a document or begins after every earlier
+    # span of that document has ended (running maximum of the ends so far).
+    prev_end = spans.groupby("seq")["end"].cummax().groupby(spans["seq"]).shift()
+    new_region = prev_end.isna().to_numpy() | (
+        spans["begin"].to_numpy() >= prev_end.fillna(-1).to_numpy()
+    )
     spans["region"] = np.cumsum(new_region) - 1
     return spans
 

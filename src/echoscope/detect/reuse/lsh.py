@@ -8,6 +8,7 @@ pairs below it (each weighted), integrated over similarity.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from echoscope.detect.reuse.minhash import EMPTY
 from echoscope.detect.reuse.shingles import mix64
@@ -70,8 +71,10 @@ def pairs_from_keys(keys: np.ndarray, ids: np.ndarray, max_bucket: int = 200) ->
     n_bands = keys.shape[1]
     flat = keys.reshape(-1)
     owner = np.repeat(ids.astype(np.int64), n_bands)
-    live = flat != 0
-    flat, owner = flat[live], owner[live]
+    # Most band keys are unique; a hash-based duplicate test (pandas' C hash table) keeps
+    # only keys shared by two or more documents, so the sort below is small.
+    shared = pd.Series(flat).duplicated(keep=False).to_numpy() & (flat != 0)
+    flat, owner = flat[shared], owner[shared]
     if len(flat) < 2:
         return np.zeros((0, 2), dtype=np.int64)
     order = np.argsort(flat, kind="stable")
