@@ -449,7 +449,8 @@ def reuse(
                 f"[dim]chars {p['this']['begin']}–{p['this']['end']}[/]",
                 f"[dim]chars {p['other']['begin']}–{p['other']['end']}, identity {p['identity']:.2f}[/]",
             )
-        out.print(Panel(table, title=head, title_align="left"))
+        out.print(head, highlight=False)
+        out.print(Panel(table))
     if len(links) > limit:
         out.print(f"… {len(links) - limit} more (use --limit or --json)")
 
