@@ -130,12 +130,21 @@ def test_analyze_and_reuse_commands(tmp_path):
     assert again["new_documents"] == 0 and again["links_total"] == result["reuse"]["links_total"]
     res = runner.invoke(app, ["analyze", "--db", db, "--shingle", "4"])
     assert res.exit_code == 2 and "--rebuild" in res.output
-    res = run("reuse", "articles/2025-03-14/daily-ledger/harwick-homes-without-water.html", "--db", db, "--json")
+    res = run(
+        "reuse",
+        "articles/2025-03-14/daily-ledger/harwick-homes-without-water.html",
+        "--db",
+        db,
+        "--json",
+    )
     data = json.loads(res.stdout)
     wire = [link for link in data["links"] if link["other"] == "nws-20250314-harwick-water"]
     assert wire and wire[0]["role"] == "copy" and wire[0]["kind"] == "near-verbatim"
     passage = wire[0]["passages"][0]
-    assert "40,000 homes in Harwick" in passage["this"]["text"] and "40,000 homes in Harwick" in passage["other"]["text"]
+    assert (
+        "40,000 homes in Harwick" in passage["this"]["text"]
+        and "40,000 homes in Harwick" in passage["other"]["text"]
+    )
     human = run("reuse", "nws-20250314-harwick-water", "--db", db)
     assert "copied by" in human.stdout and "near-verbatim" in human.stdout
     missing = runner.invoke(app, ["reuse", "no-such-doc", "--db", db])

@@ -306,3 +306,110 @@ def test_rank_sources_time_order(store, tmp_path):
     assert cands["id"][ranked["order"][0][0]] == "wire-old"
     loose = rank_sources(store, targets, cands, time_order=False)
     assert loose["eligible"].all()
+
+
+def _jsonl_store(store, tmp_path, records, name="r.jsonl"):
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    ingest(store, [str(path)])
+
+
+def test_empty_and_tiny_texts_do_not_break_or_link(store, tmp_path):
+    _jsonl_store(store, tmp_path, [{"id": "e", "text": ""}])
+    assert run_reuse(store).links_total == 0  # a corpus of one empty document
+    _jsonl_store(
+        store,
+        tmp_path,
+        [{"id": f"t{i}", "text": t} for i, t in enumerate(["Thanks!", "thanks", "THANKS."])],
+        "t.jsonl",
+    )
+    s = run_reuse(store)
+    assert s.links_total == 0  # one word repeated is not reuse
+
+
+def test_interrupted_stage_is_cleaned_up_on_rerun(store, tmp_path, monkeypatch):
+    import echoscope.detect.reuse.stage as stage
+
+    _demo_store(store, tmp_path)
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, "_finish", boom)
+    with pytest.raises(KeyboardInterrupt):
+        run_reuse(store)
+    monkeypatch.undo()
+    run_reuse(store)
+    links = results.links(store, include_boilerplate=True)
+    assert not links.duplicated(["seq_a", "seq_b"]).any()
+    assert store.con.execute("SELECT count(*) = count(DISTINCT seq) FROM reuse_docs").fetchall()[0][
+        0
+    ]
+
+
+def test_orientation_respects_precision(store, tmp_path):
+    text = "The council approved the new bridge over the river after a vote of nine to four on Tuesday night."
+    _jsonl_store(
+        store,
+        tmp_path,
+        [
+            {"id": "paper", "series": "gazette", "date": "2025-03-01", "text": "In brief. " + text},
+            {"id": "wire", "series": "wire", "date": "2025-03-01T10:00:00Z", "text": text},
+            {
+                "id": "later",
+                "series": "blog",
+                "date": "2025-02-27T09:00:00Z",
+                "text": text + " More.",
+            },
+        ],
+    )
+    run_reuse(store)
+    pairs = {(r.doc_a, r.doc_b) for r in results.links(store).itertuples()}
+    # The blog's time bounds end before the others begin: it is A. The day-dated paper and
+    # the minute-dated wire overlap on 1 March: indexing order is kept, no false certainty.
+    assert ("later", "paper") in pairs and ("later", "wire") in pairs
+    assert ("paper", "wire") in pairs
+
+
+def test_casefold_agrees_between_index_and_aligner():
+    h1, _ = token_hashes(["straße"])
+    h2, _ = token_hashes(["STRASSE"])
+    assert (h1 == h2).all() and tokens("straße") == tokens("STRASSE")
+
+
+def test_quote_between_documents_sharing_a_masthead_is_not_boilerplate(store, tmp_path):
+    masthead = "The Harwick Courier, serving the valley since 1881, independent and proudly local every day."
+    quote = "The bridge will close for nine months from June while engineers replace the corroded steel deck and its bearings."
+    bodies = [
+        f"{masthead} Story one about bins {' '.join(f'alpha{i}' for i in range(40))}. {quote}",
+        f"{masthead} Story two about parks {' '.join(f'beta{i}' for i in range(40))}. As we said last week: {quote}",
+        f"{masthead} Story three about roads {' '.join(f'gamma{i}' for i in range(40))}.",
+        f"{masthead} Story four about schools {' '.join(f'delta{i}' for i in range(40))}.",
+    ]
+    _jsonl_store(
+        store,
+        tmp_path,
+        [{"id": f"c{i}", "series": "courier", "text": b} for i, b in enumerate(bodies)],
+    )
+    run_reuse(store)
+    links = results.links(store, include_boilerplate=True)
+    quoted = links[(links["doc_a"] == "c0") & (links["doc_b"] == "c1")]
+    assert len(quoted) == 1 and not quoted["boilerplate"].iloc[0]
+    others = links[~((links["doc_a"] == "c0") & (links["doc_b"] == "c1"))]
+    assert len(others) >= 3 and others["boilerplate"].all()
+
+
+def test_filters_do_not_hide_near_copies_of_duplicates(store, tmp_path):
+    text = "Police have closed the coast road after a landslide buried two cars near the old quarry on Sunday evening."
+    _jsonl_store(
+        store,
+        tmp_path,
+        [
+            {"id": "R", "series": "a", "date": "2010-01-01T00:00:00Z", "text": text},
+            {"id": "N", "series": "b", "date": "2024-05-01T00:00:00Z", "text": text},
+            {"id": "Z", "series": "c", "date": "2024-05-02T00:00:00Z", "text": text + " Updated."},
+        ],
+    )
+    run_reuse(store, ReuseParams(max_days=7))
+    pairs = {(r.doc_a, r.doc_b) for r in results.links(store).itertuples()}
+    assert ("N", "Z") in pairs and not any("R" in p for p in pairs)

@@ -33,8 +33,9 @@ def bounds(
 
 def latest_series(published: pd.Series, precision: pd.Series) -> pd.Series:
     """Vectorised upper bound (exclusive) of each publication time; NaT when unknown."""
-    width = precision.map(lambda p: _WIDTH.get(p, pd.NaT))
-    return pd.to_datetime(published) + pd.to_timedelta(width)
+    start = pd.to_datetime(pd.Series(published), errors="coerce").astype("datetime64[ns]")
+    width = pd.to_timedelta(pd.Series(precision).map(_WIDTH).astype(object), errors="coerce")
+    return start.reset_index(drop=True) + width.reset_index(drop=True).astype("timedelta64[ns]")
 
 
 def could_precede(earliest_a: np.ndarray, latest_b: np.ndarray) -> np.ndarray:

@@ -131,10 +131,14 @@ def align_tokens(
     kept.sort()
     # Chain blocks that follow each other closely on both sides into passages.
     chains: list[list[tuple[int, int, int]]] = []
+    active: list[list[tuple[int, int, int]]] = []  # chains that may still be extended
     for blk in kept:
         sa, sb, n = blk
         best = None
-        for chain in chains:
+        # blocks arrive in A order: a chain ending more than max_gap before this block
+        # can never be extended again, so it leaves the scan (keeps long texts linear)
+        active = [c for c in active if c[-1][0] + c[-1][2] >= sa - max_gap]
+        for chain in active:
             la, lb, ln = chain[-1]
             gap_a = sa - (la + ln)
             gap_b = sb - (lb + ln)
@@ -144,6 +148,7 @@ def align_tokens(
                     best = (score, chain)
         if best is None:
             chains.append([blk])
+            active.append(chains[-1])
         else:
             best[1].append(blk)
     passages: list[Passage] = []

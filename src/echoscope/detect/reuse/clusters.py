@@ -33,9 +33,8 @@ def _regions(spans: pd.DataFrame) -> pd.DataFrame:
     return spans
 
 
-def find_boilerplate(links: pd.DataFrame, sources: dict[int, str | None]) -> np.ndarray:
-    """Boolean per link: same-source reuse of a small part of each document, shared by
-    at least BOILERPLATE_MIN_DOCS documents of that source."""
+def boilerplate_candidates(links: pd.DataFrame, sources: dict[int, str | None]) -> np.ndarray:
+    """Same-source links that reuse only a small part of each document."""
     if links.empty:
         return np.zeros(0, dtype=bool)
     src_a = links["seq_a"].map(sources)
@@ -43,19 +42,39 @@ def find_boilerplate(links: pd.DataFrame, sources: dict[int, str | None]) -> np.
     small = (links["coverage_a"] < BOILERPLATE_MAX_COVERAGE) & (
         links["coverage_b"] < BOILERPLATE_MAX_COVERAGE
     )
-    cand = (src_a == src_b) & src_a.notna() & small
-    if not cand.any():
-        return np.zeros(len(links), dtype=bool)
-    sub = links[cand]
-    docs = pd.unique(np.concatenate([sub["seq_a"].to_numpy(), sub["seq_b"].to_numpy()]))
-    index = {d: i for i, d in enumerate(docs)}
-    a = sub["seq_a"].map(index).to_numpy()
-    b = sub["seq_b"].map(index).to_numpy()
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(docs), len(docs)))
-    _, labels = connected_components(graph, directed=False)
-    sizes = np.bincount(labels)
+    return ((src_a == src_b) & src_a.notna() & small).to_numpy()
+
+
+def find_boilerplate(
+    links: pd.DataFrame, sources: dict[int, str | None], passage_keys: pd.DataFrame
+) -> np.ndarray:
+    """Boolean per link: a same-source link whose every passage is text the source repeats
+    in at least BOILERPLATE_MIN_DOCS of its documents (a masthead, a sign-off).
+
+    ``passage_keys`` has link_id and key (the passage's normalised opening words); a
+    genuinely quoted paragraph shared by two documents of a source is not boilerplate even
+    if the same documents also share a masthead.
+    """
+    cand = boilerplate_candidates(links, sources)
     out = np.zeros(len(links), dtype=bool)
-    out[np.nonzero(cand.to_numpy())[0]] = sizes[labels[a]] >= BOILERPLATE_MIN_DOCS
+    if not cand.any() or passage_keys.empty:
+        return out
+    sub = links[cand][["link_id", "seq_a", "seq_b"]]
+    keyed = passage_keys.merge(sub, on="link_id")
+    keyed["source"] = keyed["seq_a"].map(sources)
+    docs = pd.concat(
+        [
+            keyed[["source", "key", "seq_a"]].rename(columns={"seq_a": "seq"}),
+            keyed[["source", "key", "seq_b"]].rename(columns={"seq_b": "seq"}),
+        ]
+    )
+    spread = docs.drop_duplicates().groupby(["source", "key"]).size().rename("docs").reset_index()
+    keyed = keyed.merge(spread, on=["source", "key"])
+    repeated = (
+        keyed.assign(rep=keyed["docs"] >= BOILERPLATE_MIN_DOCS).groupby("link_id")["rep"].all()
+    )
+    flagged = set(repeated[repeated].index)
+    out[links["link_id"].isin(flagged).to_numpy()] = True
     return out
 
 

@@ -9,9 +9,14 @@ import pandas as pd
 from echoscope.store import Store
 
 
-def links(store: Store, include_boilerplate: bool = False) -> pd.DataFrame:
+def links(store: Store, include_boilerplate: bool = False, seq: int | None = None) -> pd.DataFrame:
     """One row per link: both documents (id, source, time), kind, scores, how found."""
-    where = "" if include_boilerplate else "WHERE NOT l.boilerplate"
+    conds = [] if include_boilerplate else ["NOT l.boilerplate"]
+    params: list[Any] = []
+    if seq is not None:
+        conds.append("(l.seq_a = ? OR l.seq_b = ?)")
+        params = [int(seq), int(seq)]
+    where = ("WHERE " + " AND ".join(conds)) if conds else ""
     return store.con.execute(
         f"""
         SELECT l.link_id, da.id AS doc_a, da.source AS source_a, da.published_at AS published_a,
@@ -22,7 +27,8 @@ def links(store: Store, include_boilerplate: bool = False) -> pd.DataFrame:
         JOIN documents da ON da.seq = l.seq_a JOIN documents db ON db.seq = l.seq_b
         {where}
         ORDER BY l.link_id
-        """
+        """,
+        params,
     ).df()
 
 
@@ -69,8 +75,7 @@ def document_reuse(store: Store, doc_id: str) -> dict[str, Any]:
     if not row:
         raise KeyError(doc_id)
     seq, _, source, published = row[0]
-    frame = links(store, include_boilerplate=True)
-    mine = frame[(frame["seq_a"] == seq) | (frame["seq_b"] == seq)]
+    mine = links(store, include_boilerplate=True, seq=seq)
     pas = passages(store, mine["link_id"].tolist()) if len(mine) else passages(store, [])
     out_links = []
     for link in mine.to_dict(orient="records"):

@@ -60,6 +60,11 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 fold[cp] = ord(low)
         elif not 0xFE00 <= cp <= 0xFE0F and unicodedata.category(ch) in ("Mn", "Mc", "Me"):
             cls[cp] = WORD  # combining marks belong to the word they are in
+    for cp in range(0x10000, 0x20000):  # letters of historic and minority scripts
+        if chr(cp).isalnum() or (
+            unicodedata.category(chr(cp)) in ("Mn", "Mc") and not 0xE0100 <= cp <= 0xE01EF
+        ):
+            cls[cp] = WORD
     cls[0x20000:0x32000] = SOLO  # CJK extensions; other astral characters (emoji) separate
     for ch, repl in _ARABIC.items():
         cp = ord(ch)
@@ -111,10 +116,13 @@ def _map(fn, items: list, threads: int = 2) -> list:
 
 def _token_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     cls_table, fold_table, powers = _tables()
-    parts = [t if t.isascii() else unicodedata.normalize("NFKC", t) for t in texts]
+    # casefold (not just lower) so that "straße" and "STRASSE" agree, as in the aligner
+    parts = [t if t.isascii() else unicodedata.normalize("NFKC", t).casefold() for t in texts]
     # A separator between texts so no token spans two of them.
     big = "\n".join(parts)
     cps = np.frombuffer(big.encode("utf-32-le", errors="replace"), dtype=np.uint32)
+    if len(cps) == 0:  # only empty texts
+        return np.zeros(0, dtype=np.uint64), np.zeros(len(texts) + 1, dtype=np.int64)
     cls = cls_table[cps]
     in_word = (cls == WORD) | (cls == SKIP)
     solo = cls == SOLO

@@ -24,14 +24,33 @@ import numpy as np
 import pandas as pd
 
 from echoscope.detect.reuse.classify import VERBATIM
-from echoscope.detect.reuse.clusters import build_clusters, find_boilerplate
+from echoscope.detect.reuse.clusters import boilerplate_candidates, build_clusters, find_boilerplate
 from echoscope.detect.reuse.lsh import optimal_bands
 from echoscope.detect.reuse.minhash import MinHasher
+from echoscope.detect.text import tokens
 from echoscope.engine import LocalEngine
 from echoscope.engine.local import AlignTask
 from echoscope.store import Store
+from echoscope.trace.time import latest_series
 
-INDEX_KEYS = ("shingle", "num_perm", "threshold", "seed", "bands", "rows")
+# Every parameter that changes which links exist: an incremental run must use the same
+# ones as the runs before it, or its links would differ from a full run's.
+BOILERPLATE_KEY_WORDS = 12  # passages of repeated text are recognised by their opening words
+INDEX_KEYS = (
+    "shingle",
+    "num_perm",
+    "threshold",
+    "seed",
+    "bands",
+    "rows",
+    "max_df",
+    "min_shared",
+    "max_bucket",
+    "min_tokens",
+    "max_gap",
+    "cross_source",
+    "max_days",
+)
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
@@ -126,6 +145,7 @@ def run_reuse(
             f"({state['index']}); run with --rebuild to re-index everything with the new ones"
         )
     last_seq = int(state.get("last_seq", 0))
+    _discard_unfinished(store, last_seq)
     max_seq = int(con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchall()[0][0])
     summary.new_documents = int(
         con.execute("SELECT count(*) FROM documents WHERE seq > ?", [last_seq]).fetchall()[0][0]
@@ -225,23 +245,44 @@ def run_reuse(
     return summary
 
 
+def _discard_unfinished(store: Store, last_seq: int) -> None:
+    """A run that stopped before recording its progress left index rows and links for
+    documents after ``last_seq``; remove them so the rerun does not count them twice."""
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("reuse_docs", "reuse_bands", "reuse_shingles"):
+            con.execute(f"DELETE FROM {table} WHERE seq > ?", [last_seq])
+        con.execute("DELETE FROM reuse_passages WHERE seq_a > ? OR seq_b > ?", [last_seq, last_seq])
+        con.execute("DELETE FROM reuse_links WHERE seq_a > ? OR seq_b > ?", [last_seq, last_seq])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def _candidates(store: Store, p: ReuseParams, last_seq: int, max_seq: int) -> pd.DataFrame:
     con = store.con
     con.execute("DROP TABLE IF EXISTS _reps")
     # One representative (the first indexed) per distinct shingle set.
+    # Identical documents are compared once through their first copy; with metadata
+    # filters each copy is compared on its own, since a filter may drop the copy's link.
+    collapse = not (p.cross_source or p.max_days is not None)
     con.execute(
-        "CREATE TEMP TABLE _reps AS SELECT seq, set_hash, min(seq) OVER (PARTITION BY set_hash) AS rep "
+        "CREATE TEMP TABLE _reps AS SELECT seq, set_hash, min(seq) OVER (PARTITION BY set_hash) AS rep, "
+        f"{'min(seq) OVER (PARTITION BY set_hash)' if collapse else 'seq'} AS probe "
         "FROM reuse_docs WHERE n_shingles > 0"
     )
     exact = con.execute(
-        "SELECT rep AS a, seq AS b, 'exact' AS method, 0 AS shared FROM _reps "
-        "WHERE seq > ? AND seq <= ? AND rep <> seq",
+        "SELECT r.rep AS a, r.seq AS b, 'exact' AS method, 0 AS shared FROM _reps r "
+        "JOIN reuse_docs d ON d.seq = r.seq "
+        "WHERE r.seq > ? AND r.seq <= ? AND r.rep <> r.seq AND d.n_tokens >= 3",
         [last_seq, max_seq],
     ).df()
     minhash = con.execute(
         f"""
         WITH rb AS (
-            SELECT b.band, b.key, b.seq FROM reuse_bands b JOIN _reps r ON r.seq = b.seq AND r.rep = b.seq
+            SELECT b.band, b.key, b.seq FROM reuse_bands b JOIN _reps r ON r.seq = b.seq AND r.probe = b.seq
         ),
         buckets AS (SELECT band, key, count(*) AS n, min(seq) AS hub FROM rb GROUP BY band, key HAVING n > 1),
         small AS (
@@ -262,7 +303,7 @@ def _candidates(store: Store, p: ReuseParams, last_seq: int, max_seq: int) -> pd
     containment = con.execute(
         f"""
         WITH rs AS (
-            SELECT s.hash, s.seq FROM reuse_shingles s JOIN _reps r ON r.seq = s.seq AND r.rep = s.seq
+            SELECT s.hash, s.seq FROM reuse_shingles s JOIN _reps r ON r.seq = s.seq AND r.probe = s.seq
         ),
         df AS (SELECT hash FROM rs GROUP BY hash HAVING count(*) BETWEEN 2 AND {int(p.max_df)}),
         newsh AS (SELECT rs.hash, rs.seq FROM rs JOIN df USING (hash) WHERE rs.seq > ? AND rs.seq <= ?)
@@ -295,7 +336,8 @@ def _filter_pairs(store: Store, p: ReuseParams, cands: pd.DataFrame) -> pd.DataF
             """
             SELECT c.a, c.b, c.method, c.shared,
                    da.source AS src_a, db.source AS src_b,
-                   da.published_at AS t_a, db.published_at AS t_b
+                   da.published_at AS t_a, db.published_at AS t_b,
+                   da.time_precision AS p_a, db.time_precision AS p_b
             FROM _c c JOIN documents da ON da.seq = c.a JOIN documents db ON db.seq = c.b
             """
         ).df()
@@ -306,8 +348,13 @@ def _filter_pairs(store: Store, p: ReuseParams, cands: pd.DataFrame) -> pd.DataF
     if p.max_days is not None:
         gap = (out["t_b"] - out["t_a"]).abs().dt.total_seconds() / 86400.0
         out = out[gap.isna() | (gap <= p.max_days)]
-    # The earlier document is A; unknown times and ties keep the indexing order.
-    swap = out["t_b"].notna() & out["t_a"].notna() & (out["t_b"] < out["t_a"])
+    # The earlier document is A. Swap only when B certainly ended before A began, given
+    # both precisions (a day-precision date covers the whole day); unknown times and
+    # overlapping bounds keep the indexing order.
+    out = out.reset_index(drop=True)
+    latest_b = latest_series(out["t_b"], out["p_b"])
+    start_a = pd.to_datetime(out["t_a"], errors="coerce").astype("datetime64[ns]")
+    swap = (latest_b.notna() & start_a.notna() & (latest_b <= start_a)).to_numpy()
     a = np.where(swap, out["b"], out["a"])
     b = np.where(swap, out["a"], out["b"])
     return pd.DataFrame(
@@ -447,7 +494,22 @@ def _finish(store: Store, summary: ReuseSummary) -> None:
                 "SELECT d.seq, d.source FROM documents d WHERE d.seq IN (SELECT seq_a FROM reuse_links UNION SELECT seq_b FROM reuse_links)"
             ).fetchall()
         )
-        boiler = find_boilerplate(links, sources)
+        cand = boilerplate_candidates(links, sources)
+        keys = pd.DataFrame(columns=["link_id", "key"])
+        if cand.any():
+            con.register("_bl", pd.DataFrame({"link_id": links["link_id"].to_numpy()[cand]}))
+            try:
+                rows = con.execute(
+                    "SELECT p.link_id, substr(d.text, p.a_begin + 1, least(p.a_end - p.a_begin, 400)) "
+                    "FROM reuse_passages p JOIN _bl USING (link_id) JOIN documents d ON d.seq = p.seq_a"
+                ).fetchall()
+            finally:
+                con.unregister("_bl")
+            keys = pd.DataFrame(
+                [(lid, " ".join(tokens(text)[:BOILERPLATE_KEY_WORDS])) for lid, text in rows],
+                columns=["link_id", "key"],
+            )
+        boiler = find_boilerplate(links, sources, keys)
         flagged = pd.DataFrame({"link_id": links["link_id"].to_numpy()[boiler]})
         con.execute("UPDATE reuse_links SET boilerplate = false")
         if len(flagged):
