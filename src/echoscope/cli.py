@@ -297,7 +297,7 @@ def rejects(
 
 
 # -- analyze --------------------------------------------------------------------------
-STAGES = ("reuse",)
+STAGES = ("reuse", "cascade")
 
 
 @app.command()
@@ -383,6 +383,10 @@ def analyze(
             except ReuseError as exc:
                 raise UserError(str(exc)) from exc
             result["reuse"] = summary.as_dict()
+        if "cascade" in stages:
+            from echoscope.trace.cascade import run_cascades
+
+            result["cascade"] = run_cascades(store).as_dict()
     if as_json:
         print(json.dumps(result, default=str))
     elif not quiet and "reuse" in result:
@@ -398,6 +402,14 @@ def analyze(
             out.print(
                 "  " + ", ".join(f"{k}: {v:,}" for k, v in r["kinds"].items()), highlight=False
             )
+    if not as_json and not quiet and "cascade" in result:
+        c = result["cascade"]
+        out.print(
+            f"[bold]cascades[/]: {c['clusters']:,} trees, {c['roots']:,} first appearances, {c['edges']:,} copies "
+            f"({c['attributed']:,} credit their source, {c['unattributed']:,} do not; "
+            f"{c['low_confidence']:,} low-confidence edges)",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -453,6 +465,117 @@ def reuse(
         out.print(Panel(table))
     if len(links) > limit:
         out.print(f"… {len(links) - limit} more (use --limit or --json)")
+
+
+@app.command()
+@_friendly
+def cascade(
+    cluster_id: Annotated[int, typer.Argument(help="Reuse cluster id (see `echoscope origins`).")],
+    db: DbOpt = Path("echoscope.duckdb"),
+    as_json: JsonOpt = False,
+) -> None:
+    """The propagation tree of one cluster: who published first, who copied whom, who credited."""
+    from rich.tree import Tree
+
+    from echoscope.store import Store
+    from echoscope.trace.cascade import tree
+
+    with Store(db, read_only=True) as store:
+        frame = tree(store, cluster_id)
+    if frame.empty:
+        raise UserError(
+            f"no cluster {cluster_id} (run `echoscope analyze`, then `echoscope origins`)"
+        )
+    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    if as_json:
+        for r in rows:
+            r["evidence"] = json.loads(r["evidence"]) if isinstance(r["evidence"], str) else None
+        print(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    root = Tree(f"[bold]cluster {cluster_id}[/]: {len(rows)} documents")
+
+    def label(r: dict) -> str:
+        when = str(r["published_at"])[:16] if r["published_at"] is not None else "date unknown"
+        text = f"{when}  [bold]{r['source'] or '?'}[/]  {r['doc']}"
+        if r["parent_seq"] is None:
+            return text + "  [cyan](first appearance)[/]"
+        if r["attributed"]:
+            credit = f"[green]credits it ({r['credit_kind']}: {str(r['credit_text'])[:60]})[/]"
+        else:
+            credit = "[red]no credit[/]"
+        return text + (
+            f"\n   copies {r['parent_source'] or '?'}: confidence {r['confidence']:.2f} "
+            f"({r['time_relation']}), {credit}"
+        )
+
+    nodes: dict = {}
+    pending = list(rows)
+    while pending:
+        rest = []
+        for r in pending:
+            parent = r["parent_seq"]
+            if parent is None:
+                nodes[r["seq"]] = root.add(label(r))
+            elif parent in nodes:
+                nodes[r["seq"]] = nodes[parent].add(label(r))
+            else:
+                rest.append(r)
+        if len(rest) == len(pending):  # parents outside the cluster: show at the top
+            for r in rest:
+                nodes[r["seq"]] = root.add(label(r))
+            break
+        pending = rest
+    out.print(root, highlight=False)
+
+
+@app.command()
+@_friendly
+def origins(
+    db: DbOpt = Path("echoscope.duckdb"),
+    limit: Annotated[int, typer.Option(help="Clusters to list.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """The largest reuse clusters: first source, spread, and the copies that gave no credit."""
+    from echoscope.store import Store
+    from echoscope.trace.cascade import origins as load_origins
+
+    with Store(db, read_only=True) as store:
+        frame = load_origins(store, limit)
+    rows = frame.to_dict(orient="records")
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        out.print("No cascades yet: run `echoscope analyze` first.")
+        return
+    table = Table(title="origins")
+    for col in (
+        "cluster",
+        "first source",
+        "first published",
+        "docs",
+        "sources",
+        "spread",
+        "copies",
+        "uncredited",
+    ):
+        right = col in ("cluster", "docs", "sources", "copies", "uncredited")
+        table.add_column(col, justify="right" if right else "left")
+    for r in rows:
+        share = (
+            f"{r['unattributed']} ({r['unattributed'] / r['copies']:.0%})" if r["copies"] else "0"
+        )
+        table.add_row(
+            str(r["cluster_id"]),
+            str(r["first_source"]),
+            str(r["first_published"])[:16],
+            str(r["documents"]),
+            str(r["sources"]),
+            str(r["spread"]),
+            str(r["copies"]),
+            share,
+        )
+    out.print(table)
 
 
 # -- export ---------------------------------------------------------------------------

@@ -102,6 +102,23 @@ TABLES += [
     """,
 ]
 
+# trace: propagation trees (one row per cluster member; parent NULL for a root).
+TABLES += [
+    """
+    CREATE TABLE IF NOT EXISTS cascade_edges (
+        cluster_id BIGINT NOT NULL,
+        child_seq BIGINT NOT NULL,
+        parent_seq BIGINT,                 -- NULL: a root (first appearance)
+        confidence DOUBLE,
+        time_relation VARCHAR,             -- before | overlap | tie | unknown
+        strength DOUBLE,                   -- share of the child explained by the parent
+        attributed BOOLEAN,
+        credit_kind VARCHAR, credit_begin INTEGER, credit_end INTEGER, credit_text VARCHAR,
+        evidence VARCHAR                   -- JSON: link, gap, alternatives, credits
+    )
+    """,
+]
+
 DOCUMENT_COLUMNS = [
     "seq",
     "id",
