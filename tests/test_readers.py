@@ -364,3 +364,15 @@ def test_format_detection_by_content(tmp_path):
         p = tmp_path / name
         p.write_text(content, encoding="utf-8")
         assert detect_format(p) == fmt, name
+
+
+def test_path_date_offset_moves_path_dates_only(fixtures, store):
+    root = fixtures / "wirefolder"
+    opts = ReadOptions(
+        path_template=PathTemplate("{date:%d.%m.%y}/{story}/{name}_{source}.txt"),
+        path_date_offset_days=1,
+    )
+    ingest(store, [str(root / "papers")], opts)
+    sun = _docs(store)["papers/14.03.25/harwick/harwick7_sun.txt"]
+    assert sun["published_at"] == datetime(2025, 3, 15) and sun["time_source"] == "path"
+    assert json.loads(sun["metadata"])["path_date"] == "2025-03-14"

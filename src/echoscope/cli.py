@@ -144,6 +144,13 @@ def ingest(
     no_detect_language: Annotated[
         bool, typer.Option("--no-detect-language", help="Do not guess missing languages.")
     ] = False,
+    path_date_offset: Annotated[
+        float,
+        typer.Option(
+            "--path-date-offset",
+            help="Days from a path's date to publication (e.g. 1: printed the next day).",
+        ),
+    ] = 0.0,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -174,6 +181,7 @@ def ingest(
         fetch=FetchPolicy(allow_private=allow_private),
         format=fmt,
         detect_language=not no_detect_language,
+        path_date_offset_days=path_date_offset,
     )
     show = not quiet and not as_json
     with Store(db) as store:

@@ -18,6 +18,7 @@ from echoscope.ingest.pathtemplate import PathTemplate
 from echoscope.ingest.pipeline import ingest
 from echoscope.present.report import write_report
 from echoscope.store import Store
+from echoscope.trace.cascade import run_cascades
 
 ARTICLE_TEMPLATE = "{date:%Y-%m-%d}/{source}/{slug}.html"
 
@@ -55,7 +56,13 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
     with Store(db) as store:
         runs = ingest_corpus(store, corpus)
         reuse = run_reuse(store, ReuseParams())
+        cascades = run_cascades(store)
         links = reuse_results.links(store)
+        edges = store.con.execute(
+            "SELECT c.id AS doc, p.id AS parent, e.attributed, e.credit_kind, e.confidence "
+            "FROM cascade_edges e JOIN documents c ON c.seq = e.child_seq "
+            "LEFT JOIN documents p ON p.seq = e.parent_seq ORDER BY c.published_at"
+        ).df()
         stats = store.stats()
         report = write_report(
             store, workdir / "report.html", title="echoscope demo: the Harwick water story"
@@ -70,6 +77,17 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
         "rejects": stats["rejects"],
         "sources": stats["sources"],
         "reuse": reuse.as_dict(),
+        "cascades": cascades.as_dict(),
+        "tree_of_origin": [
+            {
+                "doc": r["doc"],
+                "parent": r["parent"],
+                "attributed": bool(r["attributed"]),
+                "credit": r["credit_kind"],
+            }
+            for r in edges.to_dict(orient="records")
+            if r["parent"] == truth_origin(corpus)
+        ],
         "copies_of_origin": [
             {
                 "doc": r["doc_b"],
@@ -122,5 +140,16 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
             + ", ".join(f"{k} {v}" for k, v in reuse.kinds.items()),
             highlight=False,
         )
+        tree = Table(
+            title="who copied the wire story, and who said so (cascade stage vs ground truth)"
+        )
+        for col in ("copy", "parent", "credit found", "ground truth"):
+            tree.add_column(col)
+        credited = {c["doc"]: c["attributed"] for c in truth["copies"]}
+        for row in result["tree_of_origin"]:
+            found = f"yes ({row['credit']})" if row["attributed"] else "no"
+            expect = "credits" if credited.get(row["doc"]) else "no credit"
+            tree.add_row(row["doc"], "wire", found, expect)
+        console.print(tree)
         console.print(f"[bold]store[/]  {db}\n[bold]report[/] {report}", highlight=False)
     return result

@@ -32,6 +32,7 @@ class ReadOptions:
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
     format: str | None = None
     detect_language: bool = True
+    path_date_offset_days: float = 0.0  # a path's date is this many days before publication
 
 
 class ByteCounter:

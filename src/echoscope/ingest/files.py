@@ -9,6 +9,7 @@ in the folder (CSV, JSON Lines, WARC, feeds) go to their own readers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from echoscope.ingest.base import (
@@ -158,7 +159,8 @@ def _apply_template(doc: Document, rel: str, opts: ReadOptions) -> None:
     fields.pop("ext", None)
     if m.published_at is not None:
         if doc.time_source in (TimeSource.UNKNOWN, TimeSource.CRAWL):
-            doc.published_at = to_utc(m.published_at, opts.tz)
+            shifted = m.published_at + timedelta(days=opts.path_date_offset_days)
+            doc.published_at = to_utc(shifted, opts.tz)
             doc.time_precision = m.precision
             doc.time_source = TimeSource.PATH
         doc.metadata["path_date"] = m.published_at.date().isoformat()

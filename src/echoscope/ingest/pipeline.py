@@ -181,6 +181,7 @@ def ingest(
         "tz": str(opts.tz),
         "max_doc_bytes": opts.max_doc_bytes,
         "allow_private": opts.fetch.allow_private,
+        "path_date_offset_days": opts.path_date_offset_days,
     }
     run_id = store.start_run([str(s) for s in sources], options)
     summary = IngestSummary(run_id=run_id, sources=[str(s) for s in sources])

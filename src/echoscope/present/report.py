@@ -94,6 +94,7 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
                 f"<tr><td><code>{_e(origin)}</code></td><td>{_e(position)}</td><td>{_e(reason)}</td></tr>"
             )
         parts.append("</table>")
+    parts.extend(_cascade_section(store))
     parts.extend(_reuse_section(store))
     parts.append(
         "<script type='application/json' id='echoscope-data'>"
@@ -104,6 +105,50 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts), encoding="utf-8")
     return out
+
+
+def _cascade_section(store: Store) -> list[str]:
+    """First appearances and who copied whom, with the credit each copy gave."""
+    from echoscope.trace.cascade import origins, tree
+
+    top = origins(store, limit=50)
+    if top.empty:
+        return []
+    parts = [
+        "<h2>Propagation</h2><p class='muted'>For each cluster of copied text: the first appearance, "
+        "then every copy with its most likely source, the confidence of that edge, and whether the copy "
+        "credits its source.</p>"
+    ]
+    for row in top.head(20).itertuples():
+        members = tree(store, int(row.cluster_id))
+        parts.append(
+            f"<h3>Cluster {row.cluster_id}: first seen at {_e(row.first_source)} "
+            f"({_e(str(row.first_published)[:16])}), {row.documents} documents, "
+            f"{row.unattributed} of {row.copies} copies without credit</h3>"
+            "<table><tr><th>published</th><th>source</th><th>document</th><th>copies</th>"
+            "<th>confidence</th><th>credit</th></tr>"
+        )
+        for m in members.itertuples():
+            parent = (
+                ""
+                if m.parent is None or m.parent != m.parent
+                else f"{_e(m.parent_source)} <code>{_e(m.parent)}</code>"
+            )
+            if not parent:
+                credit, conf = "first appearance", ""
+            else:
+                credit = (
+                    f"✔ {_e(m.credit_kind)}: {_e(m.credit_text)}"
+                    if m.attributed
+                    else "✘ none found"
+                )
+                conf = f"{m.confidence:.2f} ({_e(m.time_relation)})"
+            parts.append(
+                f"<tr><td>{_e(str(m.published_at)[:16])}</td><td>{_e(m.source)}</td><td><code>{_e(m.doc)}</code></td>"
+                f"<td>{parent}</td><td>{conf}</td><td>{credit}</td></tr>"
+            )
+        parts.append("</table>")
+    return parts
 
 
 def _reuse_section(store: Store) -> list[str]:

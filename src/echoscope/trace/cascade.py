@@ -25,7 +25,10 @@ from echoscope.store import Store
 from echoscope.trace.attribution import best_credit, find_credits, is_attributed
 from echoscope.trace.time import latest_series
 
-NEAR_TIE = 0.05  # strengths within this of the best count as a tie
+NEAR_TIE = 0.05  # scores within this of the best count as a tie
+MIN_MATCHED = 12  # words a link must align to make a parent, unless it covers ...
+MIN_COVERAGE = 0.2  # ... this share of the child (a copied short post)
+BASE = {"before": 0.95, "overlap": 0.55, "tie": 0.3, "unknown": 0.35}
 TEXT_MARGIN = 0.15  # coverage difference needed to orient a pair by text alone
 
 
@@ -51,7 +54,8 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
     summary = CascadeSummary()
     members = con.execute("SELECT DISTINCT cluster_id, seq FROM reuse_clusters").df()
     links = con.execute(
-        "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity FROM reuse_links WHERE NOT boilerplate"
+        "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
+        "coalesce(matched, 1000000) AS matched FROM reuse_links WHERE NOT boilerplate"
     ).df()
     con.execute("DELETE FROM cascade_edges")
     if members.empty:
@@ -71,7 +75,6 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
     passages = con.execute(
         "SELECT p.link_id, p.seq_a, p.a_begin, p.a_end, p.seq_b, p.b_begin, p.b_end FROM reuse_passages p"
     ).df()
-    cluster_of = dict(zip(members["seq"], members["cluster_id"], strict=False))
     # Both directions of every link, with the child's coverage as the parent's strength.
     both = pd.concat(
         [
@@ -94,13 +97,18 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
         ],
         ignore_index=True,
     )
-    both = both[both["child"].map(cluster_of).eq(both["parent"].map(cluster_of))]
     by_child = {c: g for c, g in both.groupby("child")}
     rows: list[tuple] = []
     for cluster_id, group in members.groupby("cluster_id"):
         summary.clusters += 1
+        in_cluster = set(group["seq"].tolist())
         for child in group["seq"].unique():
             cands = by_child.get(child)
+            if cands is not None:
+                # a document may sit in several clusters: only parents from this one
+                cands = cands[cands["parent"].isin(in_cluster)]
+                if cands.empty:
+                    cands = None
             edge = _choose_parent(child, cands, docs) if cands is not None else None
             if edge is None:
                 rows.append(
@@ -208,6 +216,8 @@ def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
         relation = _relation(prow, crow)
         if relation == "after":
             continue
+        if row.matched < MIN_MATCHED and float(row.cov_child) < MIN_COVERAGE:
+            continue  # a stock phrase ("told the court that") is not a source
         strength = float(row.cov_child) * float(row.identity or 1.0)
         if relation in ("overlap", "unknown"):
             # Times cannot order them: the copy is the one mostly made of the shared text.
@@ -232,10 +242,14 @@ def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
         scored.append((strength, relation, int(row.parent), gap, row))
     if not scored:
         return None
-    best_strength = max(s for s, *_ in scored)
-    tied = [s for s in scored if s[0] >= best_strength - NEAR_TIE]
-    # Among near-ties prefer a certain time order, then the earliest document.
+    # Certain time order first: a document known to be earlier that shares real text is a
+    # better claim than a same-day sibling that may itself be a copy of the same source.
     rank = {"before": 0, "overlap": 1, "tie": 2, "unknown": 3}
+    best_rank = min(rank[rel] for _, rel, *_ in scored)
+    scored_best = [s for s in scored if rank[s[1]] == best_rank]
+    best_strength = max(s[0] for s in scored_best)
+    tied = [s for s in scored_best if s[0] >= best_strength - NEAR_TIE]
+    # Among near-ties prefer the earliest document, the likeliest original.
     tied.sort(
         key=lambda s: (
             rank[s[1]],
@@ -246,7 +260,7 @@ def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
         )
     )
     strength, relation, parent, gap, row = tied[0]
-    base = {"before": 0.95, "overlap": 0.55, "tie": 0.3, "unknown": 0.35}[relation]
+    base = BASE[relation]
     confidence = base * (0.5 + 0.5 * min(1.0, strength)) * (1.0 if len(tied) == 1 else 0.8)
     alternatives = sorted(
         (
