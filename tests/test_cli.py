@@ -149,3 +149,36 @@ def test_analyze_and_reuse_commands(tmp_path):
     assert "copied by" in human.stdout and "near-verbatim" in human.stdout
     missing = runner.invoke(app, ["reuse", "no-such-doc", "--db", db])
     assert missing.exit_code == 2 and "no document with id" in missing.output
+
+
+def test_export_result_tables_with_evidence(tmp_path):
+    result = json.loads(run("demo", "--dir", str(tmp_path / "demo"), "--json").stdout)
+    for table in ("reuse_links", "reuse_passages", "reuse_clusters", "cascade_edges"):
+        out = tmp_path / f"{table}.jsonl"
+        res = run(
+            "export",
+            "--table",
+            table,
+            "--format",
+            "jsonl",
+            "--out",
+            str(out),
+            "--db",
+            result["db"],
+            "--json",
+        )
+        assert json.loads(res.stdout)["rows"] > 0
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert rows
+    edges = [
+        json.loads(line)
+        for line in (tmp_path / "cascade_edges.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    ledger = next(e for e in edges if e["child"].endswith("harwick-homes-without-water.html"))
+    assert ledger["parent"] == "nws-20250314-harwick-water" and ledger["attributed"] is False
+    assert json.loads(ledger["evidence"])["coverage_child"] > 0.5
+    bad = runner.invoke(
+        app,
+        ["export", "--table", "secrets", "--out", str(tmp_path / "x.csv"), "--db", result["db"]],
+    )
+    assert bad.exit_code == 2 and "unknown table" in bad.output

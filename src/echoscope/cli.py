@@ -592,18 +592,24 @@ def origins(
 def export(
     out_path: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="parquet|jsonl|csv")] = "parquet",
+    table: Annotated[
+        str,
+        typer.Option(
+            help="documents, reuse_links, reuse_passages, reuse_clusters or cascade_edges (with evidence)."
+        ),
+    ] = "documents",
     db: DbOpt = Path("echoscope.duckdb"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Write the documents table to Parquet, JSON Lines or CSV."""
+    """Write a table (documents by default) to Parquet, JSON Lines or CSV."""
     from echoscope.store import Store
 
     with Store(db, read_only=True) as store:
-        n = store.export_documents(out_path, fmt)
+        n = store.export_table(table, out_path, fmt)
     if as_json:
-        print(json.dumps({"documents": n, "out": str(out_path), "format": fmt}))
+        print(json.dumps({"rows": n, "table": table, "out": str(out_path), "format": fmt}))
     else:
-        out.print(f"wrote {n:,} documents to {out_path} ({fmt})", highlight=False)
+        out.print(f"wrote {n:,} rows of {table} to {out_path} ({fmt})", highlight=False)
 
 
 # -- demo -----------------------------------------------------------------------------

@@ -23,6 +23,36 @@ DEFAULT_DB = "echoscope.duckdb"
 RAW_KEEP_BYTES = 1024 * 1024
 
 
+# Result tables as users want them: document ids, not internal sequence numbers.
+EXPORTS = {
+    "reuse_links": (
+        "SELECT l.link_id, da.id AS doc_a, da.source AS source_a, da.published_at AS published_a, "
+        "db.id AS doc_b, db.source AS source_b, db.published_at AS published_b, l.kind, l.method, "
+        "l.passages, l.matched, l.identity, l.coverage_a, l.coverage_b, l.boilerplate "
+        "FROM reuse_links l JOIN documents da ON da.seq = l.seq_a JOIN documents db ON db.seq = l.seq_b "
+        "ORDER BY l.link_id"
+    ),
+    "reuse_passages": (
+        "SELECT p.link_id, da.id AS doc_a, p.a_begin, p.a_end, "
+        "substr(da.text, p.a_begin + 1, p.a_end - p.a_begin) AS text_a, db.id AS doc_b, p.b_begin, p.b_end, "
+        "substr(db.text, p.b_begin + 1, p.b_end - p.b_begin) AS text_b, p.matched, p.identity "
+        "FROM reuse_passages p JOIN documents da ON da.seq = p.seq_a JOIN documents db ON db.seq = p.seq_b "
+        "ORDER BY p.link_id, p.a_begin"
+    ),
+    "reuse_clusters": (
+        'SELECT c.cluster_id, d.id AS doc, d.source, d.published_at, c."begin", c."end" '
+        "FROM reuse_clusters c JOIN documents d USING (seq) ORDER BY c.cluster_id, d.published_at"
+    ),
+    "cascade_edges": (
+        "SELECT e.cluster_id, c.id AS child, c.source AS child_source, c.published_at AS child_published, "
+        "p.id AS parent, p.source AS parent_source, p.published_at AS parent_published, e.confidence, "
+        "e.time_relation, e.strength, e.attributed, e.credit_kind, e.credit_begin, e.credit_end, "
+        "e.credit_text, e.evidence FROM cascade_edges e JOIN documents c ON c.seq = e.child_seq "
+        "LEFT JOIN documents p ON p.seq = e.parent_seq ORDER BY e.cluster_id, c.published_at"
+    ),
+}
+
+
 class StoreError(RuntimeError):
     """A store that cannot be opened or used; the message says what to do."""
 
@@ -317,6 +347,27 @@ class Store:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     # -- exchange -------------------------------------------------------------------
+    def export_table(self, table: str, out: str | Path, fmt: str) -> int:
+        """Write a result table, with document ids instead of internal numbers, to
+        Parquet, JSON Lines or CSV; return the row count."""
+        if table == "documents":
+            return self.export_documents(out, fmt)
+        if table not in EXPORTS:
+            raise StoreError(
+                f"unknown table {table!r}; exportable: documents, {', '.join(EXPORTS)}"
+            )
+        options = {
+            "parquet": "FORMAT parquet, COMPRESSION zstd",
+            "jsonl": "FORMAT json",
+            "csv": "FORMAT csv, HEADER true",
+        }
+        fmt = fmt.lower()
+        if fmt not in options:
+            raise StoreError(f"unknown export format {fmt!r}; use parquet, jsonl or csv")
+        select = EXPORTS[table]
+        self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({options[fmt]})")
+        return int(self.con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
+
     def export_documents(self, out: str | Path, fmt: str) -> int:
         """Write the documents table to Parquet, JSON Lines or CSV; return the row count."""
         out = Path(out)
