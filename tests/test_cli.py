@@ -182,3 +182,21 @@ def test_export_result_tables_with_evidence(tmp_path):
         ["export", "--table", "secrets", "--out", str(tmp_path / "x.csv"), "--db", result["db"]],
     )
     assert bad.exit_code == 2 and "unknown table" in bad.output
+
+
+def test_sources_and_aliases(tmp_path):
+    result = json.loads(run("demo", "--dir", str(tmp_path / "demo"), "--json").stdout)
+    rows = {
+        r["source"]: r for r in json.loads(run("sources", "--db", result["db"], "--json").stdout)
+    }
+    assert (
+        rows["daily-ledger"]["uncredited"] == 1 and rows["Northern Wire Service"]["originated"] == 1
+    )
+    aliases = tmp_path / "aliases.tsv"
+    aliases.write_text("Northern Wire Service\tthe wire service|NWS\n", encoding="utf-8")
+    res = run("analyze", "--db", result["db"], "--aliases", str(aliases), "--json")
+    assert json.loads(res.stdout)["cascade"]["edges"] > 0
+    missing = runner.invoke(
+        app, ["analyze", "--db", result["db"], "--aliases", str(tmp_path / "none.tsv")]
+    )
+    assert missing.exit_code == 2 and "no aliases file" in missing.output

@@ -338,6 +338,12 @@ def analyze(
     ] = False,
     engine: Annotated[str, typer.Option(help="Engine: local.")] = "local",
     workers: Annotated[int | None, typer.Option(help="Worker processes for alignment.")] = None,
+    aliases: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of source<TAB>alias|alias: how outlets are named in text (for credits)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -392,9 +398,12 @@ def analyze(
                 raise UserError(str(exc)) from exc
             result["reuse"] = summary.as_dict()
         if "cascade" in stages:
+            from echoscope.trace.attribution import load_aliases
             from echoscope.trace.cascade import run_cascades
 
-            result["cascade"] = run_cascades(store).as_dict()
+            if aliases is not None and not aliases.is_file():
+                raise UserError(f"no aliases file at {aliases}")
+            result["cascade"] = run_cascades(store, load_aliases(aliases)).as_dict()
     if as_json:
         print(json.dumps(result, default=str))
     elif not quiet and "reuse" in result:
@@ -582,6 +591,36 @@ def origins(
             str(r["spread"]),
             str(r["copies"]),
             share,
+        )
+    out.print(table)
+
+
+@app.command()
+@_friendly
+def sources(
+    db: DbOpt = Path("echoscope.duckdb"),
+    limit: Annotated[int, typer.Option(help="Sources to list.")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per source: how often it publishes first, how often it copies, and whether it credits."""
+    from echoscope.store import Store
+    from echoscope.trace.cascade import source_stats
+
+    with Store(db, read_only=True) as store:
+        rows = source_stats(store).head(limit).to_dict(orient="records")
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    table = Table(title="sources: originate, copy, credit")
+    for col in ("source", "first appearances", "copies", "credited", "uncredited"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    for r in rows:
+        table.add_row(
+            str(r["source"]),
+            str(r["originated"]),
+            str(r["copied"]),
+            str(r["credited"]),
+            str(r["uncredited"]),
         )
     out.print(table)
 
