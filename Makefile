@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench-ingest clean
+.PHONY: install demo test lint bench-install bench-ingest clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+
+bench-install: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 
 bench-ingest: install
 	$(BIN)/python benchmarks/ingest.py
