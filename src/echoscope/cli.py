@@ -408,13 +408,20 @@ def analyze(
         print(json.dumps(result, default=str))
     elif not quiet and "reuse" in result:
         r = result["reuse"]
-        out.print(
-            f"[bold]reuse[/]: {r['new_documents']:,} new documents; candidates "
-            + ", ".join(f"{k} {v:,}" for k, v in r["candidates"].items())
-            + f"; {r['links_added']:,} links added ({r['links_total']:,} in all), "
-            f"{r['clusters']:,} clusters, {r['boilerplate_links']:,} boilerplate links",
-            highlight=False,
-        )
+        if not r["new_documents"]:
+            out.print(
+                f"[bold]reuse[/]: no new documents since the last run "
+                f"({r['links_total']:,} links, {r['clusters']:,} clusters in the store)",
+                highlight=False,
+            )
+        else:
+            out.print(
+                f"[bold]reuse[/]: {r['new_documents']:,} new documents; candidates "
+                + ", ".join(f"{k} {v:,}" for k, v in r["candidates"].items())
+                + f"; {r['links_added']:,} links added ({r['links_total']:,} in all), "
+                f"{r['clusters']:,} clusters, {r['boilerplate_links']:,} boilerplate links",
+                highlight=False,
+            )
         if r["kinds"]:
             out.print(
                 "  " + ", ".join(f"{k}: {v:,}" for k, v in r["kinds"].items()), highlight=False
