@@ -92,3 +92,11 @@ def test_quoted_passage():
     end = text.index(" It added") - 2
     credits = find_credits(text, quoted_spans=[(begin, end)])
     assert any(c.kind == "quote" for c in credits)
+
+
+def test_one_word_outlet_names_need_their_capital():
+    assert not is_attributed(
+        find_credits("He was fined three times in a year.", parent_source="times")
+    )
+    assert is_attributed(find_credits("He told The Times he would appeal.", parent_source="times"))
+    assert not is_attributed(find_credits("The sun shone on the court steps.", parent_source="sun"))

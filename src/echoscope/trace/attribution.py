@@ -145,6 +145,11 @@ def _names(source: str | None, aliases: Iterable[str]) -> list[tuple[str, bool]]
             names.append((name[1:], True))
         elif len(name) <= 3 and name.isupper():
             names.append((name, True))  # short acronyms only in capitals
+        elif " " not in name.strip() and name.isascii():
+            # one-word names are often common words ("sun", "times", "mirror"): only the
+            # capitalised name counts, as a masthead is written ("the Sun", "The Times")
+            word = name.strip()
+            names.append((word if word[:1].isupper() else word[:1].upper() + word[1:], True))
         else:
             names.append((name, False))
     return names
