@@ -61,8 +61,11 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
         f"<div class='card'><b>{_e((stats['date_range']['min'] or '?')[:16])}</b>first published</div>",
         f"<div class='card'><b>{_e((stats['date_range']['max'] or '?')[:16])}</b>last published</div>",
         "</div>",
-        "<h2>Sources</h2><table><tr><th>source</th><th class='num'>documents</th></tr>",
     ]
+    # Findings first (who copied whom, what was copied), then the inventory.
+    parts.extend(_cascade_section(store))
+    parts.extend(_reuse_section(store))
+    parts.append("<h2>Sources</h2><table><tr><th>source</th><th class='num'>documents</th></tr>")
     for name, n in list(stats["sources"].items())[:200]:
         parts.append(f"<tr><td>{_e(name)}</td><td class='num'>{n:,}</td></tr>")
     parts.append("</table>")
@@ -94,8 +97,6 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
                 f"<tr><td><code>{_e(origin)}</code></td><td>{_e(position)}</td><td>{_e(reason)}</td></tr>"
             )
         parts.append("</table>")
-    parts.extend(_cascade_section(store))
-    parts.extend(_reuse_section(store))
     parts.append(
         "<script type='application/json' id='echoscope-data'>"
         + _e(json.dumps({"documents": stats["documents"], "rejects": stats["rejects"]}))
