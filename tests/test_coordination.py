@@ -1,0 +1,146 @@
+"""Co-action networks: a planted group is found exactly, busy independent accounts are not,
+and the window is applied at its edges (inclusive, across midnight, in UTC)."""
+
+import json
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from echoscope.detect.coordination.actions import actions, canonical_url
+from echoscope.detect.coordination.network import auto_window, co_action_edges
+from echoscope.ingest.pipeline import ingest
+
+
+def _write(tmp_path, rows, name="posts.jsonl"):
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _post(i, actor, when, text, **extra):
+    return {"id": f"p{i}", "series": actor, "date": when.isoformat() + "Z", "text": text, **extra}
+
+
+def test_planted_group_found_exactly_among_organic_activity(store, tmp_path):
+    rng = random.Random(3)
+    start = datetime(2024, 5, 1, 8, 0, 0)
+    rows, i = [], 0
+    group = [f"op_{k}" for k in range(5)]
+    for item in range(8):  # eight pushes, each posted by the five accounts within 40 s
+        t0 = start + timedelta(hours=item * 3)
+        for k, actor in enumerate(group):
+            rows.append(
+                _post(
+                    i,
+                    actor,
+                    t0 + timedelta(seconds=10 * k),
+                    f"Narrative number {item}: they are hiding the truth about the dam.",
+                )
+            )
+            i += 1
+    for n in range(60):  # organic accounts: own words, random times, one popular article each
+        actor = f"user_{n}"
+        for _ in range(6):
+            when = start + timedelta(seconds=rng.randrange(0, 3 * 24 * 3600))
+            rows.append(
+                _post(i, actor, when, f"{actor} thinks about topic {rng.randrange(10**6)} today")
+            )
+            i += 1
+    ingest(store, [str(_write(tmp_path, rows))])
+    edges = co_action_edges(store, actions(store, "co-text"), window_s=60, min_repeat=3)
+    members = set(edges["actor_a"]) | set(edges["actor_b"])
+    assert members == set(group)
+    assert (
+        len(edges) == 10 and (edges["items"] == 8).all()
+    )  # every pair of the five, on all eight items
+    lead = edges[(edges["actor_a"] == "op_0") & (edges["actor_b"] == "op_4")].iloc[0]
+    assert lead["a_first"] == 8 and lead["median_delay_s"] == 40
+
+
+def test_busy_accounts_sharing_popular_links_hours_apart_are_not_linked(store, tmp_path):
+    start = datetime(2024, 5, 1, 6, 0, 0)
+    rows = []
+    for k in range(30):
+        url = f"https://news.example/story-{k}?utm_source=twitter"
+        rows.append(
+            _post(2 * k, "busy_a", start + timedelta(minutes=30 * k), f"Reading {url}", links=[url])
+        )
+        rows.append(
+            _post(
+                2 * k + 1,
+                "busy_b",
+                start + timedelta(minutes=30 * k, hours=2),
+                f"Look {url}",
+                links=[url],
+            )
+        )
+    ingest(store, [str(_write(tmp_path, rows))])
+    acts = actions(store, "co-link")
+    assert acts["item"].str.startswith("news.example/story-").all()
+    assert co_action_edges(store, acts, window_s=60, min_repeat=2).empty
+    wide = co_action_edges(store, acts, window_s=3 * 3600, min_repeat=2)
+    assert len(wide) == 1 and wide["items"].iloc[0] == 30
+
+
+def test_window_edges_inclusive_midnight_and_time_zones(store, tmp_path):
+    rows = [
+        # exactly 60 s apart, across midnight UTC
+        _post(
+            1, "a", datetime(2024, 12, 31, 23, 59, 30), "Same words here for the window test one"
+        ),
+        _post(2, "b", datetime(2025, 1, 1, 0, 0, 30), "Same words here for the window test one"),
+        # 61 s apart: outside
+        _post(3, "a", datetime(2025, 1, 2, 10, 0, 0), "Same words here for the window test two"),
+        _post(4, "b", datetime(2025, 1, 2, 10, 1, 1), "Same words here for the window test two"),
+    ]
+    # the same instant written in another zone: 2025-01-03 11:00+01:00 == 10:00 UTC
+    rows.append(
+        {"id": "p5", "series": "a", "date": "2025-01-03T10:00:00Z", "text": "Zone test words"}
+    )
+    rows.append(
+        {"id": "p6", "series": "b", "date": "2025-01-03T11:00:20+01:00", "text": "Zone test words"}
+    )
+    ingest(store, [str(_write(tmp_path, rows))])
+    edges = co_action_edges(store, actions(store, "co-text"), window_s=60, min_repeat=1)
+    assert len(edges) == 1 and edges["items"].iloc[0] == 2  # the 60 s pair and the zone pair
+
+
+def test_hashtag_sets_reposts_and_similar(store, tmp_path):
+    t = datetime(2024, 3, 1, 12, 0, 0)
+    rows = [
+        _post(1, "a", t, "Vote now #Harwick #CoverUp", metadata_note=1),
+        _post(2, "b", t + timedelta(seconds=5), "Different words #coverup #harwick"),
+        _post(3, "c", t + timedelta(seconds=9), "Only one tag #harwick"),
+        {
+            "id": "r1",
+            "series": "a",
+            "date": (t + timedelta(minutes=5)).isoformat() + "Z",
+            "text": "RT original",
+            "parent_id": "orig",
+        },
+        {
+            "id": "r2",
+            "series": "c",
+            "date": (t + timedelta(minutes=5, seconds=3)).isoformat() + "Z",
+            "text": "RT original!",
+            "parent_id": "orig",
+        },
+    ]
+    ingest(store, [str(_write(tmp_path, rows))])
+    tags = co_action_edges(store, actions(store, "co-hashtag"), window_s=60, min_repeat=1)
+    assert set(zip(tags["actor_a"], tags["actor_b"], strict=True)) == {("a", "b")}
+    reposts = co_action_edges(store, actions(store, "co-repost"), window_s=60, min_repeat=1)
+    assert set(zip(reposts["actor_a"], reposts["actor_b"], strict=True)) == {("a", "c")}
+    assert auto_window(store, actions(store, "co-hashtag")) > 0
+    with pytest.raises(ValueError):
+        actions(store, "co-telepathy")
+
+
+def test_canonical_url():
+    assert (
+        canonical_url("https://www.Example.com/a/b/?utm_source=x&id=3#frag")
+        == "example.com/a/b/?id=3"
+    )
+    assert canonical_url("http://example.com/") == "example.com"
+    assert canonical_url("https://example.com/p?fbclid=abc") == "example.com/p"
