@@ -632,6 +632,129 @@ def sources(
     out.print(table)
 
 
+def _parse_window(value: str) -> float | None:
+    """'60', '60s', '5m', '1h' -> seconds; 'auto' -> None."""
+    value = value.strip().lower()
+    if value == "auto":
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if value and value[-1] in units:
+            return float(value[:-1]) * units[value[-1]]
+        return float(value)
+    except ValueError:
+        raise UserError(
+            f"--window takes seconds (60, 60s, 5m, 1h) or auto, not {value!r}"
+        ) from None
+
+
+@app.command()
+@_friendly
+def coordination(
+    db: DbOpt = Path("echoscope.duckdb"),
+    kind: Annotated[
+        str, typer.Option("--type", help="co-text | co-similar | co-link | co-hashtag | co-repost")
+    ] = "co-text",
+    window: Annotated[
+        str, typer.Option(help="Time window: 60s, 5m, 1h, or auto (fast-share quantile).")
+    ] = "60s",
+    min_repeat: Annotated[
+        int, typer.Option("--min-repeat", help="Distinct items a pair must share.")
+    ] = 2,
+    null_runs: Annotated[
+        int, typer.Option("--null-runs", help="Shuffled runs for significance (0: none).")
+    ] = 20,
+    alpha: Annotated[
+        float, typer.Option(help="Keep edges with p <= alpha (with a null model).")
+    ] = 0.05,
+    null_model: Annotated[
+        str,
+        typer.Option(
+            "--null-model", help="day (random time that day) or rhythm (the actor's own hours)."
+        ),
+    ] = "day",
+    exclude_reposts: Annotated[
+        bool, typer.Option("--exclude-reposts", help="Leave out reposts/retweets.")
+    ] = False,
+    export_path: Annotated[
+        Path | None, typer.Option("--export", help="Write the network: .gexf, .graphml or .csv.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Groups to show.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accounts or outlets that act on the same items within a window, repeatedly."""
+    from echoscope.detect.coordination.actions import KINDS, actions
+    from echoscope.detect.coordination.export import write_network
+    from echoscope.detect.coordination.groups import find_groups
+    from echoscope.detect.coordination.network import auto_window, co_action_edges
+    from echoscope.detect.coordination.significance import score_edges
+    from echoscope.store import Store
+
+    if kind not in KINDS:
+        raise UserError(f"unknown --type {kind!r}; types: {', '.join(KINDS)}")
+    if min_repeat < 1:
+        raise UserError("--min-repeat must be at least 1")
+    seconds = _parse_window(window)
+    with Store(db, read_only=True) as store:
+        acts = actions(store, kind, exclude_reposts=exclude_reposts)
+        if seconds is None:
+            seconds = auto_window(store, acts)
+        edges = co_action_edges(store, acts, seconds, min_repeat)
+        if null_model not in ("day", "rhythm"):
+            raise UserError("--null-model is day or rhythm")
+        scored = score_edges(store, acts, edges, seconds, runs=null_runs, model=null_model)
+    kept = scored[scored["p"] <= alpha] if null_runs > 0 else scored
+    groups = find_groups(kept, acts, seconds)
+    if export_path is not None:
+        try:
+            write_network(scored, export_path, {m: g.group_id for g in groups for m in g.members})
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+    result = {
+        "type": kind,
+        "window_s": seconds,
+        "min_repeat": min_repeat,
+        "null_runs": null_runs,
+        "alpha": alpha,
+        "actions": len(acts),
+        "edges": len(scored),
+        "significant_edges": len(kept),
+        "groups": [g.__dict__ for g in groups],
+    }
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return
+    out.print(
+        f"[bold]{kind}[/] within {seconds:g} s, {min_repeat}+ items: {len(scored):,} edges"
+        + (f", {len(kept):,} unlikely by chance (p <= {alpha})" if null_runs > 0 else "")
+        + f"; {len(groups):,} groups",
+        highlight=False,
+    )
+    for g in groups[:limit]:
+        table = Table(
+            title=f"group {g.group_id}: {len(g.members)} members, score {g.score}", show_header=True
+        )
+        table.add_column("members")
+        table.add_column("evidence")
+        evidence = [
+            f"{g.items} items co-posted, median delay {g.median_delay_s:.0f} s"
+            if g.median_delay_s is not None
+            else f"{g.items} items"
+        ]
+        if g.first_mover:
+            evidence.append(f"usually first: {g.first_mover}")
+        for it in g.top_items[:3]:
+            evidence.append(
+                f"{it['actors']} accounts, {it['posts']} posts within {it['span_s']:.0f} s: {str(it.get('label') or it['item'])[:60]}"
+            )
+        table.add_row(
+            "\n".join(g.members[:20]) + ("\n…" if len(g.members) > 20 else ""), "\n".join(evidence)
+        )
+        out.print(table)
+    if export_path is not None:
+        out.print(f"network written to {export_path}", highlight=False)
+
+
 # -- export ---------------------------------------------------------------------------
 @app.command()
 @_friendly

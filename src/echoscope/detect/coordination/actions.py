@@ -36,7 +36,8 @@ SHORTENERS = frozenset(
 )
 
 _BASE = """
-    SELECT d.seq, d.source AS actor, epoch(d.published_at) AS t, {item} AS item
+    SELECT d.seq, d.source AS actor, epoch(d.published_at) AS t, {item} AS item,
+           substr(d.text, 1, 160) AS label
     FROM documents d {join}
     WHERE d.source IS NOT NULL AND d.published_at IS NOT NULL {where}
 """
@@ -56,7 +57,8 @@ def canonical_url(url: str) -> str:
 
 
 def actions(store: Store, kind: str = "co-text", exclude_reposts: bool = False) -> pd.DataFrame:
-    """Rows (seq, actor, t in epoch seconds, item) for one kind of item."""
+    """Rows (seq, actor, t in epoch seconds, item, label) for one kind of item; the label
+    is what a person reads (an excerpt of the text, the URL, the hashtags)."""
     if kind not in KINDS:
         raise ValueError(f"unknown network type {kind!r}; types: {', '.join(KINDS)}")
     where = ""
@@ -82,6 +84,7 @@ def actions(store: Store, kind: str = "co-text", exclude_reposts: bool = False) 
         sql = _BASE.format(item="unnest(d.links)", join="", where=where + " AND len(d.links) > 0")
         frame = con.execute(sql).df()
         frame["item"] = frame["item"].map(canonical_url)
+        frame["label"] = frame["item"]
         return frame.drop_duplicates(["seq", "item"]).reset_index(drop=True)
     # co-hashtag: the set of hashtags of a post, from its metadata or its text
     frame = con.execute(
@@ -99,4 +102,7 @@ def actions(store: Store, kind: str = "co-text", exclude_reposts: bool = False) 
         return " ".join(sorted(tags)) if tags else None
 
     frame["item"] = frame.apply(tagset, axis=1)
-    return frame.dropna(subset=["item"])[["seq", "actor", "t", "item"]].reset_index(drop=True)
+    frame["label"] = frame["item"]
+    return frame.dropna(subset=["item"])[["seq", "actor", "t", "item", "label"]].reset_index(
+        drop=True
+    )
