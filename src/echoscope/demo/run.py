@@ -43,6 +43,19 @@ def ingest_corpus(store: Store, corpus: Path) -> list[dict[str, Any]]:
     return [ingest(store, [str(p) for p in paths], opts).as_dict() for paths, opts in steps]
 
 
+def find_coordination(store: Store, window_s: float = 600.0) -> dict[str, Any]:
+    """Co-text coordination on the scenario (a 10-minute window, 2+ items, 20 null runs)."""
+    from echoscope.detect.coordination.actions import actions
+    from echoscope.detect.coordination.groups import find_groups
+    from echoscope.detect.coordination.network import co_action_edges
+    from echoscope.detect.coordination.significance import score_edges
+
+    acts = actions(store, "co-text")
+    edges = score_edges(store, acts, co_action_edges(store, acts, window_s, 2), window_s, runs=20)
+    groups = find_groups(edges[edges["p"] <= 0.05], acts, window_s)
+    return {"window_s": window_s, "edges": len(edges), "groups": [g.__dict__ for g in groups]}
+
+
 def truth_origin(corpus: Path) -> str:
     return json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))["origin"]
 
@@ -57,6 +70,7 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
         runs = ingest_corpus(store, corpus)
         reuse = run_reuse(store, ReuseParams())
         cascades = run_cascades(store)
+        coordination = find_coordination(store)
         links = reuse_results.links(store)
         edges = store.con.execute(
             "SELECT c.id AS doc, p.id AS parent, e.attributed, e.credit_kind, e.confidence "
@@ -78,6 +92,7 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
         "sources": stats["sources"],
         "reuse": reuse.as_dict(),
         "cascades": cascades.as_dict(),
+        "coordination": coordination,
         "tree_of_origin": [
             {
                 "doc": r["doc"],
@@ -151,5 +166,18 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
             expect = "credits" if credited.get(row["doc"]) else "no credit"
             tree.add_row(row["doc"], "wire", found, expect)
         console.print(tree)
+        accounts = set(truth["coordination"]["accounts"])
+        for group in coordination["groups"]:
+            found = set(group["members"])
+            verdict = (
+                "matches the ground truth"
+                if found == accounts
+                else f"ground truth: {sorted(accounts)}"
+            )
+            console.print(
+                f"coordination: {len(found)} accounts posted the same text within {coordination['window_s']:.0f} s, "
+                f"{group['items']} times (score {group['score']}): {', '.join(sorted(found))} ({verdict})",
+                highlight=False,
+            )
         console.print(f"[bold]store[/]  {db}\n[bold]report[/] {report}", highlight=False)
     return result
