@@ -703,7 +703,12 @@ def coordination(
         if null_model not in ("day", "rhythm"):
             raise UserError("--null-model is day or rhythm")
         scored = score_edges(store, acts, edges, seconds, runs=null_runs, model=null_model)
-    kept = scored[scored["p"] <= alpha] if null_runs > 0 else scored
+    if null_runs <= 0:
+        kept = scored
+    elif (1 + 0) / (null_runs + 1) <= alpha:
+        kept = scored[scored["p"] <= alpha]
+    else:  # too few runs for an empirical p that small: use the z-score instead
+        kept = scored[scored["z"] >= 3]
     groups = find_groups(kept, acts, seconds)
     if export_path is not None:
         try:
