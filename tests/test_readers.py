@@ -376,3 +376,20 @@ def test_path_date_offset_moves_path_dates_only(fixtures, store):
     sun = _docs(store)["papers/14.03.25/harwick/harwick7_sun.txt"]
     assert sun["published_at"] == datetime(2025, 3, 15) and sun["time_source"] == "path"
     assert json.loads(sun["metadata"])["path_date"] == "2025-03-14"
+
+
+def test_ira_quote_tweets_are_not_reposts(tmp_path, store):
+    path = tmp_path / "q.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(IRA_HEADER)
+        w.writerow(
+            ["a", "RightTroll", "2017-09-01 12:00:00", "English", "Q", "1", "My own words on this"]
+        )
+        w.writerow(
+            ["b", "RightTroll", "2017-09-01 12:01:00", "English", "R", "1", "Someone else's words"]
+        )
+    ingest(store, [str(path)])
+    meta = {d["source"]: json.loads(d["metadata"]) for d in _docs(store).values()}
+    assert meta["a"].get("is_quote") is True and "is_repost" not in meta["a"]
+    assert meta["b"]["is_repost"] is True

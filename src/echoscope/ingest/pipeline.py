@@ -117,7 +117,7 @@ class _Finisher:
             doc.id = _bound(str(doc.id).strip(), MAX_FIELD) or self._derive_id(doc)
         if doc.language is None and opts.detect_language and text:
             doc.language = detect_language(text)
-        if not doc.links and text and ("http" in text):
+        if not doc.links and text and ("http" in text or "HTTP" in text or "Http" in text):
             doc.links = extract_urls(text)
         doc.links = [link[:MAX_FIELD] for link in doc.links[:1000]]
         if doc.warnings:

@@ -152,10 +152,17 @@ class FieldResolver:
 
 
 def extract_urls(text: str, limit: int = 500) -> list[str]:
+    """http(s) URLs in running text; a URL cut off by the platform ("https://t.co/sK2F…",
+    "https://t…") is not a link to anything and is skipped."""
     out: list[str] = []
     seen: set[str] = set()
     for m in URL_RE.finditer(text):
+        if text[m.end() : m.end() + 1] == "…" or m.group(0).endswith("…"):
+            continue
         url = m.group(0).rstrip(_TRAILING)
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        if "." not in host or host.endswith("."):
+            continue
         if url not in seen:
             seen.add(url)
             out.append(url)

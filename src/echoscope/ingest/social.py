@@ -65,7 +65,11 @@ def _finish_twitter_io(doc: Document, row: dict[str, Any]) -> None:
 
 
 def _finish_ira(doc: Document, row: dict[str, Any]) -> None:
-    if str(row.get("retweet", "")).strip() == "1":
+    # retweet=1 also marks quote tweets (post_type Q), which carry their own words
+    post_type = str(row.get("post_type", "")).strip().upper()
+    if post_type == "Q":
+        doc.metadata["is_quote"] = True
+    elif str(row.get("retweet", "")).strip() == "1" or post_type == "R":
         doc.metadata["is_repost"] = True
 
 

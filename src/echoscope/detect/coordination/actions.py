@@ -9,14 +9,27 @@ near-duplicate cluster (co-similar), the same link once tracking parameters are 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pandas as pd
 
 from echoscope.store import Store
 
 KINDS = ("co-text", "co-similar", "co-link", "co-hashtag", "co-repost")
-_TRACKING = re.compile(
-    r"(?i)([?&])(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|igshid|ref_src|s|t|si)=[^&#]*"
+_TRACKING_KEYS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "ref_src",
+        "yclid",
+        "_hsenc",
+        "_hsmi",
+    }
 )
 _HASHTAG = re.compile(r"(?<![\w#])#(\w{2,100})")
 SHORTENERS = frozenset(
@@ -44,16 +57,29 @@ _BASE = """
 
 
 def canonical_url(url: str) -> str:
-    """Scheme, 'www.', fragment, trailing slash and tracking parameters removed; host lower-cased."""
+    """The same page written differently gets one form: host lower-cased without 'www.',
+    scheme, trailing slash and fragment dropped (a '#!' route is kept), and tracking
+    parameters (utm_*, fbclid, gclid...) removed; other parameters kept in order."""
     url = url.strip()
-    url = re.sub(r"#.*$", "", url)
-    url = _TRACKING.sub(r"\1", url)
-    url = re.sub(r"[?&]+$", "", url.replace("?&", "?"))
-    m = re.match(r"(?i)^[a-z][a-z0-9+.-]*://(?:www\.)?([^/?#]+)(.*)$", url)
-    if not m:
-        return url.lower()
-    host, rest = m.group(1).lower(), m.group(2)
-    return host + (rest.rstrip("/") if rest not in ("", "/") else "")
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port:
+        host += f":{parts.port}"
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
+    path = parts.path.rstrip("/")
+    out = host + path
+    if query:
+        out += "?" + urlencode(query)
+    if parts.fragment.startswith("!"):
+        out += "#" + parts.fragment
+    return out
+
+
+def _is_tracking(key: str) -> bool:
+    key = key.lower()
+    return key.startswith("utm_") or key in _TRACKING_KEYS
 
 
 def actions(store: Store, kind: str = "co-text", exclude_reposts: bool = False) -> pd.DataFrame:

@@ -17,7 +17,8 @@ from echoscope.store import Store
 def co_action_edges(
     store: Store, actions: pd.DataFrame, window_s: float, min_repeat: int = 2
 ) -> pd.DataFrame:
-    """Edges (actor_a < actor_b): items, a_first, b_first, median_delay_s, first_item_time."""
+    """Edges (actor_a < actor_b): items (distinct shared items), a_first and b_first (how
+    often each acted first on them), median_delay_s."""
     if actions.empty:
         return pd.DataFrame(
             columns=["actor_a", "actor_b", "items", "a_first", "b_first", "median_delay_s"]
