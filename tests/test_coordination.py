@@ -167,3 +167,21 @@ def test_truncated_and_upper_case_urls_at_ingest():
     ]
     assert extract_urls("cut off https://t.co/sK2F…") == []
     assert extract_urls("READ THIS HTTPS://EXAMPLE.COM/STORY") == ["HTTPS://EXAMPLE.COM/STORY"]
+
+
+def test_vectorised_canonical_urls_agree_with_the_reference():
+    import pandas as pd
+
+    from echoscope.detect.coordination.actions import canonical_urls
+
+    urls = [
+        "https://t.co/AbC123",
+        "http://www.Example.com/a/",
+        "HTTPS://EXAMPLE.COM/STORY",
+        "https://ex.com:443/x",
+        "https://ex.com/a?id=7&utm_source=x",
+        "https://twitter.com/#!/a/1",
+        "youtu.be/AbC",
+        "https://user@ex.com/p",
+    ]
+    assert canonical_urls(pd.Series(urls)).tolist() == [canonical_url(u) for u in urls]

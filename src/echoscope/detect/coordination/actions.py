@@ -63,7 +63,7 @@ def canonical_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url if "://" in url else "http://" + url)
     host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port:
+    if parts.port and parts.port not in (80, 443):
         host += f":{parts.port}"
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
@@ -74,6 +74,24 @@ def canonical_url(url: str) -> str:
         out += "?" + urlencode(query)
     if parts.fragment.startswith("!"):
         out += "#" + parts.fragment
+    return out
+
+
+def canonical_urls(urls: pd.Series) -> pd.Series:
+    """``canonical_url`` over a column: URLs without a query or fragment (nearly all) are
+    handled with vectorised string operations, the rest one by one."""
+    urls = urls.astype(str).str.strip()
+    out = pd.Series(index=urls.index, dtype=object)
+    simple = ~urls.str.contains(r"[?#@]|://\[", regex=True)
+    parts = urls[simple].str.extract(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^/]*)(.*)$")
+    host = (
+        parts[0]
+        .str.lower()
+        .str.replace(r"^www\.", "", regex=True)
+        .str.replace(r":(80|443)$", "", regex=True)
+    )
+    out[simple] = host + parts[1].str.rstrip("/")
+    out[~simple] = urls[~simple].map(canonical_url)
     return out
 
 
@@ -109,7 +127,7 @@ def actions(store: Store, kind: str = "co-text", exclude_reposts: bool = False) 
     if kind == "co-link":
         sql = _BASE.format(item="unnest(d.links)", join="", where=where + " AND len(d.links) > 0")
         frame = con.execute(sql).df()
-        frame["item"] = frame["item"].map(canonical_url)
+        frame["item"] = canonical_urls(frame["item"])
         frame["label"] = frame["item"]
         return frame.drop_duplicates(["seq", "item"]).reset_index(drop=True)
     # co-hashtag: the set of hashtags of a post, from its metadata or its text
