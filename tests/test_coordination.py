@@ -185,3 +185,99 @@ def test_vectorised_canonical_urls_agree_with_the_reference():
         "https://user@ex.com/p",
     ]
     assert canonical_urls(pd.Series(urls)).tolist() == [canonical_url(u) for u in urls]
+
+
+def _mixed_corpus(tmp_path, store):
+    """A planted group, plus two busy accounts that share many popular items by chance."""
+    rng = random.Random(11)
+    start = datetime(2024, 6, 1, 0, 0, 0)
+    rows, i = [], 0
+    group = ["bot_a", "bot_b", "bot_c", "bot_d"]
+    for item in range(6):
+        t0 = start + timedelta(days=item, hours=9)
+        for k, actor in enumerate(group):
+            rows.append(
+                _post(
+                    i,
+                    actor,
+                    t0 + timedelta(seconds=15 * k),
+                    f"Coordinated message {item} about the dam",
+                )
+            )
+            i += 1
+    popular = [f"Popular headline {k} everyone shares" for k in range(20)]
+    for day in range(6):
+        for actor in ("busy_x", "busy_y"):
+            for _ in range(40):  # many posts a day, popular texts, random times
+                when = start + timedelta(days=day, seconds=rng.randrange(86400))
+                rows.append(_post(i, actor, when, rng.choice(popular)))
+                i += 1
+    ingest(store, [str(_write(tmp_path, rows, "mixed.jsonl"))])
+
+
+def test_null_model_separates_coordination_from_busyness(store, tmp_path):
+    from echoscope.detect.coordination.groups import find_groups
+    from echoscope.detect.coordination.significance import score_edges
+
+    _mixed_corpus(tmp_path, store)
+    acts = actions(store, "co-text")
+    edges = co_action_edges(store, acts, window_s=300, min_repeat=3)
+    busy = edges[(edges["actor_a"] == "busy_x") & (edges["actor_b"] == "busy_y")]
+    assert len(busy) == 1  # the busy pair does meet often enough to make an edge ...
+    scored = score_edges(store, acts, edges, window_s=300, runs=30, seed=1)
+    busy_p = scored[(scored["actor_a"] == "busy_x") & (scored["actor_b"] == "busy_y")]["p"].iloc[0]
+    bots = scored[scored["actor_a"].str.startswith("bot") & scored["actor_b"].str.startswith("bot")]
+    assert busy_p > 0.05  # ... but chance does as well: not flagged
+    assert len(bots) == 6 and (bots["p"] <= 0.05).all()
+    groups = find_groups(scored[scored["p"] <= 0.05], acts, 300)
+    assert [g.members for g in groups] == [["bot_a", "bot_b", "bot_c", "bot_d"]]
+    assert groups[0].first_mover == "bot_a" and groups[0].items == 6
+
+
+def test_cli_coordination_on_demo_finds_the_scenario_accounts(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from typer.testing import CliRunner
+
+    from echoscope.cli import app
+    from echoscope.demo import DATA_DIR
+
+    runner = CliRunner()
+    result = json.loads(runner.invoke(app, ["demo", "--dir", str(tmp_path / "d"), "--json"]).stdout)
+    truth = json.loads((DATA_DIR / "ground_truth.json").read_text(encoding="utf-8"))["coordination"]
+    res = runner.invoke(
+        app,
+        [
+            "coordination",
+            "--db",
+            result["db"],
+            "--window",
+            "10m",
+            "--json",
+            "--export",
+            str(tmp_path / "net.gexf"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [sorted(g["members"]) for g in data["groups"]] == [sorted(truth["accounts"])]
+    assert not set(truth["organic"]) & set(data["groups"][0]["members"])
+    ET.parse(tmp_path / "net.gexf")
+    for ext in ("graphml", "csv"):
+        res = runner.invoke(
+            app,
+            [
+                "coordination",
+                "--db",
+                result["db"],
+                "--window",
+                "10m",
+                "--null-runs",
+                "0",
+                "--export",
+                str(tmp_path / f"net.{ext}"),
+            ],
+        )
+        assert res.exit_code == 0 and (tmp_path / f"net.{ext}").stat().st_size > 0
+    bad = runner.invoke(app, ["coordination", "--db", result["db"], "--window", "soon"])
+    assert bad.exit_code == 2 and "--window" in bad.output
