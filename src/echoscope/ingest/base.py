@@ -88,6 +88,19 @@ def describe_read_error(exc: BaseException) -> str:
     return f"read error: {exc}"
 
 
+def host_of(url: str | None) -> str | None:
+    """The site a URL is on, without 'www.': the default source name for web pages."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return None
+    return host.removeprefix("www.") or None
+
+
 def reject_file(path: Path, reason: str, position: str = "file") -> Reject:
     try:
         with open(path, "rb") as fh:

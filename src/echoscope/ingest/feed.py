@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from echoscope.ingest.base import RAW_KEEP_BYTES, ByteCounter, Item, ReadOptions
+from echoscope.ingest.base import RAW_KEEP_BYTES, ByteCounter, Item, ReadOptions, host_of
 from echoscope.ingest.dates import check_plausible
 from echoscope.ingest.encoding import DecodeError, decode_bytes
 from echoscope.ingest.fetch import FetchError, fetch
@@ -52,7 +52,7 @@ def parse_feed(
         return
     feed_title = (parsed.feed.get("title") or "").strip() or None
     feed_link = parsed.feed.get("link") or feed_url
-    source = opts.source or feed_title or _host(feed_link)
+    source = opts.source or feed_title or host_of(feed_link)
     language = normalize_language(parsed.feed.get("language"))
     for i, entry in enumerate(parsed.entries):
         position = f"entry {i + 1}"
@@ -138,7 +138,7 @@ def read_url(url: str, opts: ReadOptions) -> Iterator[Item]:
     )
     doc.id = page.canonical_url or result.url
     doc.origin = url
-    doc.source = opts.source or page.sitename or _host(result.url)
+    doc.source = opts.source or page.sitename or host_of(result.url)
     if page.published_at is not None:
         doc.published_at, doc.time_precision = page.published_at, page.precision
         doc.time_source = TimeSource.METADATA
@@ -186,10 +186,3 @@ def read_url_list(
             if isinstance(item, Reject):
                 item.position = f"{path}:line {lineno}"
             yield item
-
-
-def _host(url: str | None) -> str | None:
-    if not url:
-        return None
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.") or None

@@ -16,6 +16,7 @@ from echoscope.ingest.base import (
     Item,
     ReadOptions,
     describe_read_error,
+    host_of,
 )
 from echoscope.ingest.dates import DateError, parse_date
 from echoscope.ingest.encoding import DecodeError, decode_bytes
@@ -116,7 +117,7 @@ def _record(record, origin: str, position: str, opts: ReadOptions) -> Iterator[I
     )
     doc.id = record.rec_headers.get_header("WARC-Record-ID") or None
     doc.origin = f"{origin}:{position}"
-    doc.source = opts.source or page.sitename or _host(url)
+    doc.source = opts.source or page.sitename or host_of(url)
     warc_date = record.rec_headers.get_header("WARC-Date")
     if warc_date:
         doc.metadata["crawled_at"] = warc_date
@@ -132,12 +133,3 @@ def _record(record, origin: str, position: str, opts: ReadOptions) -> Iterator[I
     if page.author:
         doc.metadata["author"] = page.author
     yield doc
-
-
-def _host(url: str | None) -> str | None:
-    if not url:
-        return None
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.") or None

@@ -7,6 +7,7 @@ it. Only one process may write at a time; DuckDB's file lock enforces that.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -130,6 +131,17 @@ class Store:
             raise StoreError(
                 f"{self.path} was written by a newer echoscope (schema {row[0]}); upgrade echoscope"
             )
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """All or nothing: commit on success, roll back on any error or interruption."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
 
     # -- ingest runs ----------------------------------------------------------------
     def start_run(self, sources: list[str], options: dict[str, Any]) -> int:

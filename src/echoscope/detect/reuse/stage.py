@@ -191,8 +191,7 @@ def run_reuse(
             }
         )
         shingles = pd.DataFrame({"hash": batch.shingled.hashes, "seq": np.repeat(seqs, n_sh)})
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with store.transaction():
             for name, df in (
                 ("reuse_docs", docs),
                 ("reuse_bands", bands),
@@ -201,10 +200,6 @@ def run_reuse(
                 con.register("_df", df)
                 con.execute(f"INSERT INTO {name} SELECT * FROM _df")
                 con.unregister("_df")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         cursor = int(seqs[-1])
         done += len(frame)
         if progress:
@@ -249,16 +244,11 @@ def _discard_unfinished(store: Store, last_seq: int) -> None:
     """A run that stopped before recording its progress left index rows and links for
     documents after ``last_seq``; remove them so the rerun does not count them twice."""
     con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction():
         for table in ("reuse_docs", "reuse_bands", "reuse_shingles"):
             con.execute(f"DELETE FROM {table} WHERE seq > ?", [last_seq])
         con.execute("DELETE FROM reuse_passages WHERE seq_a > ? OR seq_b > ?", [last_seq, last_seq])
         con.execute("DELETE FROM reuse_links WHERE seq_a > ? OR seq_b > ?", [last_seq, last_seq])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _candidates(store: Store, p: ReuseParams, last_seq: int, max_seq: int) -> pd.DataFrame:
@@ -467,8 +457,7 @@ def _align_chunk(
 
 def _write(store: Store, links: pd.DataFrame, passages: pd.DataFrame) -> None:
     con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction():
         if len(links):
             con.register("_l", links)
             con.execute("INSERT INTO reuse_links SELECT * FROM _l")
@@ -477,10 +466,6 @@ def _write(store: Store, links: pd.DataFrame, passages: pd.DataFrame) -> None:
             con.register("_p", passages)
             con.execute("INSERT INTO reuse_passages SELECT * FROM _p")
             con.unregister("_p")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _finish(store: Store, summary: ReuseSummary) -> None:
@@ -524,17 +509,12 @@ def _finish(store: Store, summary: ReuseSummary) -> None:
         "JOIN reuse_links l USING (link_id) WHERE NOT l.boilerplate"
     ).df()
     members = build_clusters(passages)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction():
         con.execute("DELETE FROM reuse_clusters")
         if len(members):
             con.register("_m", members)
             con.execute("INSERT INTO reuse_clusters SELECT * FROM _m")
             con.unregister("_m")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     summary.links_total = store.count("reuse_links")
     summary.passages_total = store.count("reuse_passages")
     summary.clusters = int(members["cluster_id"].nunique()) if len(members) else 0
