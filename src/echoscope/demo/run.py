@@ -46,13 +46,14 @@ def ingest_corpus(store: Store, corpus: Path) -> list[dict[str, Any]]:
 def find_coordination(store: Store, window_s: float = 600.0) -> dict[str, Any]:
     """Co-text coordination on the scenario (a 10-minute window, 2+ items, 20 null runs)."""
     from echoscope.detect.coordination.actions import actions
-    from echoscope.detect.coordination.groups import find_groups
+    from echoscope.detect.coordination.groups import add_labels, find_groups
     from echoscope.detect.coordination.network import co_action_edges
     from echoscope.detect.coordination.significance import score_edges
 
     acts = actions(store, "co-text")
     edges = score_edges(store, acts, co_action_edges(store, acts, window_s, 2), window_s, runs=20)
     groups = find_groups(edges[edges["p"] <= 0.05], acts, window_s)
+    add_labels(store, groups)
     return {"window_s": window_s, "edges": len(edges), "groups": [g.__dict__ for g in groups]}
 
 

@@ -49,8 +49,7 @@ SHORTENERS = frozenset(
 )
 
 _BASE = """
-    SELECT d.seq, d.source AS actor, epoch(d.published_at) AS t, {item} AS item,
-           substr(d.text, 1, 160) AS label
+    SELECT d.seq, d.source AS actor, epoch(d.published_at) AS t, {item} AS item
     FROM documents d {join}
     WHERE d.source IS NOT NULL AND d.published_at IS NOT NULL {where}
 """
@@ -101,8 +100,8 @@ def _is_tracking(key: str) -> bool:
 
 
 def actions(store: Store, kind: str = "co-text", exclude_reposts: bool = False) -> pd.DataFrame:
-    """Rows (seq, actor, t in epoch seconds, item, label) for one kind of item; the label
-    is what a person reads (an excerpt of the text, the URL, the hashtags)."""
+    """Rows (seq, actor, t in epoch seconds, item) for one kind of item; link and hashtag
+    rows also carry a readable ``label`` (texts are read later, only for what is shown)."""
     if kind not in KINDS:
         raise ValueError(f"unknown network type {kind!r}; types: {', '.join(KINDS)}")
     where = ""

@@ -95,7 +95,8 @@ def _co_posted(acts: pd.DataFrame, window_s: float) -> list[dict]:
             out.append(
                 {
                     "item": item,
-                    "label": str(g["label"].iloc[0]) if "label" in g.columns else str(item),
+                    "label": str(g["label"].iloc[0]) if "label" in g.columns else None,
+                    "example_seq": int(g["seq"].iloc[0]) if "seq" in g.columns else None,
                     "actors": int(g["actor"].nunique()),
                     "posts": len(g),
                     "first": float(t[0]),
@@ -104,3 +105,24 @@ def _co_posted(acts: pd.DataFrame, window_s: float) -> list[dict]:
             )
     out.sort(key=lambda d: (-d["actors"], -d["posts"]))
     return out
+
+
+def add_labels(store, groups: list[Group]) -> None:
+    """Fill in a readable excerpt for the items shown (texts are not loaded for all actions)."""
+    wanted = {
+        it["example_seq"]
+        for g in groups
+        for it in g.top_items
+        if not it.get("label") and it.get("example_seq") is not None
+    }
+    if not wanted:
+        return
+    rows = store.con.execute(
+        "SELECT seq, substr(text, 1, 160) FROM documents WHERE seq IN (SELECT unnest(?))",
+        [sorted(wanted)],
+    ).fetchall()
+    text = dict(rows)
+    for g in groups:
+        for it in g.top_items:
+            if not it.get("label"):
+                it["label"] = text.get(it.get("example_seq"), str(it["item"]))
