@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,3 +64,42 @@ def write_result(name: str, figures: dict) -> dict:
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result))
     return result
+
+
+def echoscope_cli() -> list[str]:
+    """The echoscope command of this environment, to run as a child process."""
+    exe = Path(sys.executable).parent / "echoscope"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "echoscope"]
+
+
+METER_PA_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}.txt"
+METER_PAPER_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}_{source}.txt"
+
+
+def meter_story(doc_id: str) -> str:
+    """'PA/01.03.00/burstein/burstein1.txt' -> '01.03.00/burstein' (the ground truth)."""
+    return "/".join(doc_id.split("/")[1:3])
+
+
+def ingest_meter(store, data: Path, tz=None, paper_date_offset_days: float = 0.0) -> None:
+    """Both METER folders as a user ingests them: source, story and date from the path,
+    PA filing time from the wire header."""
+    from echoscope.ingest.base import ReadOptions
+    from echoscope.ingest.pathtemplate import PathTemplate
+    from echoscope.ingest.pipeline import ingest
+
+    zone = {"tz": tz} if tz is not None else {}
+    ingest(
+        store,
+        [str(data / "PA")],
+        ReadOptions(source="PA", path_template=PathTemplate(METER_PA_TEMPLATE), **zone),
+    )
+    ingest(
+        store,
+        [str(data / "newspapers")],
+        ReadOptions(
+            path_template=PathTemplate(METER_PAPER_TEMPLATE),
+            path_date_offset_days=paper_date_offset_days,
+            **zone,
+        ),
+    )

@@ -26,14 +26,9 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, write_result
+from _common import DATA, echoscope_cli, write_result
 
 MAPPING = "text=content,source=author,published_at=publish_date,language=language"
-
-
-def cli() -> list[str]:
-    exe = Path(sys.executable).parent / "echoscope"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "echoscope"]
 
 
 def purity_nmi(groups: list[list[str]], label: dict[str, str]) -> tuple[float, float, int]:
@@ -71,7 +66,7 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run(
                 [
-                    *cli(),
+                    *echoscope_cli(),
                     "ingest",
                     str(DATA / "ira-tweets" / "tweets.csv.gz"),
                     "--map",
@@ -86,7 +81,7 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run(
                 [
-                    *cli(),
+                    *echoscope_cli(),
                     "analyze",
                     "--stage",
                     "reuse",
@@ -106,7 +101,7 @@ def main() -> None:
         t0 = time.perf_counter()
         proc = subprocess.run(
             [
-                *cli(),
+                *echoscope_cli(),
                 "coordination",
                 "--db",
                 str(db),

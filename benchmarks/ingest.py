@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, write_result
+from _common import DATA, echoscope_cli, write_result
 
 MAPPING = "text=content,source=author,published_at=publish_date,language=language"
 
@@ -32,8 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"error: {args.data} not found (see ../shared/data/README.md)")
-    exe = Path(sys.executable).parent / "echoscope"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "echoscope"]
+    cmd = echoscope_cli()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "ira.duckdb"
         argv = [*cmd, "ingest", str(args.data), "--map", MAPPING, "--db", str(db), "--json"]

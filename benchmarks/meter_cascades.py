@@ -22,20 +22,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, write_result
+from _common import DATA, ingest_meter, meter_story, write_result
 from echoscope.detect.reuse.stage import ReuseParams, run_reuse
-from echoscope.ingest.base import ReadOptions
-from echoscope.ingest.pathtemplate import PathTemplate
-from echoscope.ingest.pipeline import ingest
 from echoscope.store import Store
 from echoscope.trace.cascade import MIN_COVERAGE, MIN_MATCHED, run_cascades
-
-PA_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}.txt"
-PAPER_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}_{source}.txt"
-
-
-def story_of(doc_id: str) -> str:
-    return "/".join(doc_id.split("/")[1:3])
 
 
 def main() -> None:
@@ -50,18 +40,7 @@ def main() -> None:
     started = time.perf_counter()
     london = ZoneInfo("Europe/London")
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
-        ingest(
-            store,
-            [str(args.data / "PA")],
-            ReadOptions(source="PA", tz=london, path_template=PathTemplate(PA_TEMPLATE)),
-        )
-        ingest(
-            store,
-            [str(args.data / "newspapers")],
-            ReadOptions(
-                tz=london, path_template=PathTemplate(PAPER_TEMPLATE), path_date_offset_days=1
-            ),
-        )
+        ingest_meter(store, args.data, tz=london, paper_date_offset_days=1)
         run_reuse(store, ReuseParams())
         summary = run_cascades(store)
         edges = store.con.execute(
@@ -100,7 +79,7 @@ def main() -> None:
         lambda r: (
             isinstance(r["parent"], str)
             and r["parent_source"] == "PA"
-            and story_of(r["parent"]) == story_of(r["child"])
+            and meter_story(r["parent"]) == meter_story(r["child"])
         ),
         axis=1,
     )

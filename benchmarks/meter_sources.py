@@ -24,29 +24,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, write_result
+from _common import DATA, ingest_meter, meter_story, write_result
 from echoscope.detect.reuse.sources import TOPIC_WEIGHT, rank_sources
 from echoscope.detect.reuse.stage import ReuseParams, run_reuse
-from echoscope.ingest.base import ReadOptions
-from echoscope.ingest.pathtemplate import PathTemplate
-from echoscope.ingest.pipeline import ingest
 from echoscope.store import Store
-
-PA_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}.txt"
-PAPER_TEMPLATE = "{date:%d.%m.%y}/{story}/{name}_{source}.txt"
-
-
-def story_of(doc_id: str) -> str:
-    parts = doc_id.split("/")
-    return "/".join(parts[1:3])  # <date>/<story>
 
 
 def evaluate(order: np.ndarray, pa_ids: list[str], paper_ids: list[str]) -> tuple[float, float]:
     top1 = 0
     rr = 0.0
     for i, pid in enumerate(paper_ids):
-        story = story_of(pid)
-        ranked = [story_of(pa_ids[j]) == story for j in order[i]]
+        story = meter_story(pid)
+        ranked = [meter_story(pa_ids[j]) == story for j in order[i]]
         if ranked[0]:
             top1 += 1
         if True in ranked:
@@ -71,10 +60,7 @@ def main() -> None:
         sys.exit(f"error: {args.data} must hold PA/ and newspapers/ folders")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
-        ingest(
-            store, [str(pa_dir)], ReadOptions(source="PA", path_template=PathTemplate(PA_TEMPLATE))
-        )
-        ingest(store, [str(paper_dir)], ReadOptions(path_template=PathTemplate(PAPER_TEMPLATE)))
+        ingest_meter(store, args.data)
         t_ingest = time.perf_counter() - started
         summary = run_reuse(store, ReuseParams(shingle=3, min_shared=2, max_df=200, min_tokens=6))
         t_reuse = time.perf_counter() - started - t_ingest
@@ -82,7 +68,6 @@ def main() -> None:
         pa = docs[docs["source"] == "PA"].reset_index(drop=True)
         papers = docs[docs["source"] != "PA"].reset_index(drop=True)
         ranked = rank_sources(store, papers, pa, topic_weight=TOPIC_WEIGHT, time_order=True)
-        unordered = rank_sources(store, papers, pa, topic_weight=TOPIC_WEIGHT, time_order=False)
     reuse, topic = ranked["reuse"], ranked["topic"]
     pa_ids, paper_ids = pa["id"].tolist(), papers["id"].tolist()
     tie = np.tile(np.arange(len(pa)), (len(papers), 1))
@@ -90,13 +75,15 @@ def main() -> None:
     for name, order in (
         ("reuse", np.lexsort((tie, -topic, -reuse), axis=1)),
         ("topic", np.lexsort((tie, -topic), axis=1)),
-        ("combined_no_time_order", unordered["order"]),
+        # the same scores without the time-order filter (what rank_sources does with
+        # time_order=False), derived here instead of computing every score twice
+        ("combined_no_time_order", np.lexsort((tie, -topic, -ranked["score"]), axis=1)),
         ("combined", ranked["order"]),
     ):
         top1, mrr = evaluate(order, pa_ids, paper_ids)
         figures[name] = {"top1": round(top1, 4), "mrr": round(mrr, 4)}
     final_order = ranked["order"]
-    no_source = sum(1 for p in paper_ids if story_of(p) not in {story_of(q) for q in pa_ids})
+    no_source = sum(1 for p in paper_ids if meter_story(p) not in {meter_story(q) for q in pa_ids})
     with_reuse = int((reuse.max(axis=1) > 0).sum())
     if args.rank_out:
         with open(args.rank_out, "w", encoding="utf-8") as fh:

@@ -20,14 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, write_result
+from _common import DATA, echoscope_cli, write_result
 
 MAPPING = "text=content,source=author,published_at=publish_date,language=language"
-
-
-def cli() -> list[str]:
-    exe = Path(sys.executable).parent / "echoscope"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "echoscope"]
 
 
 def main() -> None:
@@ -48,7 +43,7 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run(
                 [
-                    *cli(),
+                    *echoscope_cli(),
                     "ingest",
                     str(DATA / "ira-tweets" / "tweets.csv.gz"),
                     "--map",
@@ -61,7 +56,7 @@ def main() -> None:
             )
             ingest_seconds = time.perf_counter() - t0
         argv = [
-            *cli(),
+            *echoscope_cli(),
             "analyze",
             "--stage",
             "reuse",

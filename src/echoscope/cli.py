@@ -687,7 +687,7 @@ def coordination(
     from echoscope.detect.coordination.export import write_network
     from echoscope.detect.coordination.groups import add_labels, find_groups
     from echoscope.detect.coordination.network import auto_window, co_action_edges
-    from echoscope.detect.coordination.significance import score_edges
+    from echoscope.detect.coordination.significance import score_edges, significant
     from echoscope.store import Store
 
     if kind not in KINDS:
@@ -703,12 +703,7 @@ def coordination(
         if null_model not in ("day", "rhythm"):
             raise UserError("--null-model is day or rhythm")
         scored = score_edges(store, acts, edges, seconds, runs=null_runs, model=null_model)
-        if null_runs <= 0:
-            kept = scored
-        elif (1 + 0) / (null_runs + 1) <= alpha:
-            kept = scored[scored["p"] <= alpha]
-        else:  # too few runs for an empirical p that small: use the z-score instead
-            kept = scored[scored["z"] >= 3]
+        kept = significant(scored, null_runs, alpha)
         groups = find_groups(kept, acts, seconds)
         add_labels(store, groups)
     if export_path is not None:

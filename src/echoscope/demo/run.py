@@ -48,11 +48,11 @@ def find_coordination(store: Store, window_s: float = 600.0) -> dict[str, Any]:
     from echoscope.detect.coordination.actions import actions
     from echoscope.detect.coordination.groups import add_labels, find_groups
     from echoscope.detect.coordination.network import co_action_edges
-    from echoscope.detect.coordination.significance import score_edges
+    from echoscope.detect.coordination.significance import score_edges, significant
 
     acts = actions(store, "co-text")
     edges = score_edges(store, acts, co_action_edges(store, acts, window_s, 2), window_s, runs=20)
-    groups = find_groups(edges[edges["p"] <= 0.05], acts, window_s)
+    groups = find_groups(significant(edges, 20), acts, window_s)
     add_labels(store, groups)
     return {"window_s": window_s, "edges": len(edges), "groups": [g.__dict__ for g in groups]}
 

@@ -8,7 +8,6 @@ reported passage is always an exact slice of the stored text.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 
@@ -77,11 +76,6 @@ def normalize_token(token: str) -> str:
     return unicodedata.normalize("NFKC", token).casefold().translate(_TABLE)
 
 
-def normalize_text(text: str) -> str:
-    """The whole text folded the same way tokens are (for display and hashing)."""
-    return " ".join(tokens(text))
-
-
 def _split_no_space(token: str, start: int) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     buf_start = None
@@ -132,33 +126,3 @@ def tokens_with_offsets(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
                 starts.append(m.start())
                 ends.append(m.end())
     return toks, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
-
-
-class TokenHasher:
-    """Stable 64-bit hashes of normalised tokens, cached.
-
-    Stable across processes and machines (unlike Python's ``hash``), so signatures
-    computed today match those computed on a cluster tomorrow.
-    """
-
-    def __init__(self, max_cache: int = 2_000_000) -> None:
-        self._cache: dict[str, int] = {}
-        self._max = max_cache
-
-    def __call__(self, token: str) -> int:
-        value = self._cache.get(token)
-        if value is None:
-            value = int.from_bytes(
-                hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little"
-            )
-            if len(self._cache) >= self._max:
-                self._cache.clear()
-            self._cache[token] = value
-        return value
-
-    def hash_tokens(self, toks: list[str]) -> np.ndarray:
-        get = self._cache.get
-        out = [get(t) for t in toks]
-        if None in out:
-            out = [self(t) if v is None else v for t, v in zip(toks, out, strict=True)]
-        return np.fromiter(out, dtype=np.uint64, count=len(out))

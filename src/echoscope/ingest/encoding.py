@@ -9,7 +9,6 @@ and Windows-1252 as the fallback that is right for Western news copy.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # C0/C1 control characters except tab and newline: wire services use them as markers
 # (METER's PA copy ends every paragraph with ``<`` + LF + 0x19).
@@ -134,10 +133,3 @@ def clean_text(text: str) -> str:
     if "\u2028" in text or "\u2029" in text:
         text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
     return text.strip()
-
-
-def is_mostly_printable(text: str) -> bool:
-    if not text:
-        return True
-    bad = sum(1 for ch in text[:4096] if unicodedata.category(ch) in ("Co", "Cs", "Cn"))
-    return bad / min(len(text), 4096) < 0.05

@@ -15,7 +15,6 @@ from datetime import datetime
 
 from echoscope.model import TimePrecision
 
-DOCUMENT_FIELDS = {"source", "title", "language", "url", "id"}
 DATE_FIELDS = {"date", "published_at"}
 
 # strptime directive -> regex for its text

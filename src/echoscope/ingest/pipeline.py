@@ -8,7 +8,6 @@ the store or earlier in the input) or rejected with its reason and raw bytes. Wa
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from collections import Counter
@@ -117,7 +116,7 @@ class _Finisher:
             doc.id = _bound(str(doc.id).strip(), MAX_FIELD) or self._derive_id(doc)
         if doc.language is None and opts.detect_language and text:
             doc.language = detect_language(text)
-        if not doc.links and text and ("http" in text or "HTTP" in text or "Http" in text):
+        if not doc.links and "://" in text:  # cheap test before the URL pattern
             doc.links = extract_urls(text)
         doc.links = [link[:MAX_FIELD] for link in doc.links[:1000]]
         if doc.warnings:
@@ -260,7 +259,3 @@ def ingest(
         except Exception:
             pass
     return summary
-
-
-def summary_json(summary: IngestSummary) -> str:
-    return json.dumps(summary.as_dict(), ensure_ascii=False)

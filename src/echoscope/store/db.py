@@ -24,6 +24,12 @@ DEFAULT_DB = "echoscope.duckdb"
 RAW_KEEP_BYTES = 1024 * 1024
 
 
+COPY_OPTIONS = {
+    "parquet": "FORMAT parquet, COMPRESSION zstd",
+    "jsonl": "FORMAT json",
+    "csv": "FORMAT csv, HEADER true",
+}
+
 # Result tables as users want them: document ids, not internal sequence numbers.
 EXPORTS = {
     "reuse_links": (
@@ -197,8 +203,7 @@ class Store:
 
         now = _now()
         rejects = list(rejects)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             stored = 0
             if docs:
                 batch = pa.table(
@@ -273,10 +278,6 @@ class Store:
                         run_id,
                     ],
                 )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         return int(stored)
 
     # -- reading --------------------------------------------------------------------
@@ -368,28 +369,18 @@ class Store:
             raise StoreError(
                 f"unknown table {table!r}; exportable: documents, {', '.join(EXPORTS)}"
             )
-        options = {
-            "parquet": "FORMAT parquet, COMPRESSION zstd",
-            "jsonl": "FORMAT json",
-            "csv": "FORMAT csv, HEADER true",
-        }
         fmt = fmt.lower()
-        if fmt not in options:
+        if fmt not in COPY_OPTIONS:
             raise StoreError(f"unknown export format {fmt!r}; use parquet, jsonl or csv")
         select = EXPORTS[table]
-        self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({options[fmt]})")
+        self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({COPY_OPTIONS[fmt]})")
         return int(self.con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
 
     def export_documents(self, out: str | Path, fmt: str) -> int:
         """Write the documents table to Parquet, JSON Lines or CSV; return the row count."""
         out = Path(out)
         fmt = fmt.lower()
-        options = {
-            "parquet": "FORMAT parquet, COMPRESSION zstd",
-            "jsonl": "FORMAT json",
-            "csv": "FORMAT csv, HEADER true",
-        }
-        if fmt not in options:
+        if fmt not in COPY_OPTIONS:
             raise StoreError(f"unknown export format {fmt!r}; use parquet, jsonl or csv")
         if fmt == "csv":
             select = (
@@ -398,7 +389,7 @@ class Store:
             )
         else:
             select = "SELECT * FROM documents ORDER BY seq"
-        self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({options[fmt]})")
+        self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({COPY_OPTIONS[fmt]})")
         return self.count("documents")
 
     def import_parquet(self, path: str | Path, run_id: int | None = None) -> tuple[int, int]:
@@ -419,8 +410,7 @@ class Store:
         total = int(self.con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
         first = self.next_seq()
         order = "seq" if "seq" in cols else "id"
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             stored = self.con.execute(
                 f"""
                 INSERT INTO documents ({", ".join(DOCUMENT_COLUMNS)})
@@ -443,10 +433,6 @@ class Store:
                 """,
                 [first, run_id, _now()],
             ).fetchall()[0][0]
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         return total, int(stored)
 
 

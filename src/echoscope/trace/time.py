@@ -7,9 +7,8 @@ bounds, not the points, is what makes "A came before B" safe to say.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 
 _WIDTH = {
@@ -19,27 +18,8 @@ _WIDTH = {
 }
 
 
-def bounds(
-    published_at: datetime | None, precision: str
-) -> tuple[datetime | None, datetime | None]:
-    """[earliest, latest) instants the document may have been published."""
-    if published_at is None or pd.isna(published_at):
-        return None, None
-    width = _WIDTH.get(precision)
-    if width is None:
-        return None, None
-    return published_at, published_at + width
-
-
 def latest_series(published: pd.Series, precision: pd.Series) -> pd.Series:
     """Vectorised upper bound (exclusive) of each publication time; NaT when unknown."""
     start = pd.to_datetime(pd.Series(published), errors="coerce").astype("datetime64[ns]")
     width = pd.to_timedelta(pd.Series(precision).map(_WIDTH).astype(object), errors="coerce")
     return start.reset_index(drop=True) + width.reset_index(drop=True).astype("timedelta64[ns]")
-
-
-def could_precede(earliest_a: np.ndarray, latest_b: np.ndarray) -> np.ndarray:
-    """True where A may have been published before B ended (unknown times: True)."""
-    a = pd.to_datetime(pd.Series(earliest_a))
-    b = pd.to_datetime(pd.Series(latest_b))
-    return (a.isna() | b.isna() | (a < b)).to_numpy()

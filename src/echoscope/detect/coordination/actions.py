@@ -32,21 +32,6 @@ _TRACKING_KEYS = frozenset(
     }
 )
 _HASHTAG = re.compile(r"(?<![\w#])#(\w{2,100})")
-SHORTENERS = frozenset(
-    {
-        "t.co",
-        "bit.ly",
-        "goo.gl",
-        "ow.ly",
-        "tinyurl.com",
-        "buff.ly",
-        "dlvr.it",
-        "ift.tt",
-        "is.gd",
-        "fb.me",
-        "youtu.be",
-    }
-)
 
 _BASE = """
     SELECT d.seq, d.source AS actor, epoch(d.published_at) AS t, {item} AS item

@@ -80,3 +80,16 @@ def score_edges(
     edges["z"] = ((observed - mean) / np.maximum(sd, 0.5)).round(2)
     edges["p"] = ((1 + (samples >= observed).sum(axis=0)) / (runs + 1)).round(4)
     return edges
+
+
+def significant(
+    edges: pd.DataFrame, runs: int, alpha: float = 0.05, min_z: float = 3.0
+) -> pd.DataFrame:
+    """Edges unlikely by chance: p <= alpha, or z >= min_z when there were too few runs
+    for an empirical p that small (p can be no lower than 1 / (runs + 1)); all edges
+    when no null model was run."""
+    if runs <= 0:
+        return edges
+    if 1 / (runs + 1) <= alpha:
+        return edges[edges["p"] <= alpha]
+    return edges[edges["z"] >= min_z]
