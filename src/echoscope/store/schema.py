@@ -119,6 +119,36 @@ TABLES += [
     """,
 ]
 
+# detect/claims: sentences, one row per distinct sentence text (embedded once), the vector
+# cache, and the matches between rows. The ANN and BM25 indexes are files beside the store.
+TABLES += [
+    "CREATE TABLE IF NOT EXISTS claim_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS claim_docs (seq BIGINT NOT NULL, sentences INTEGER)",
+    """
+    CREATE TABLE IF NOT EXISTS claim_sentences (
+        seq BIGINT NOT NULL, idx INTEGER NOT NULL, "begin" INTEGER, "end" INTEGER,
+        row BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS claim_texts (
+        row BIGINT NOT NULL, hash UBIGINT NOT NULL, text VARCHAR NOT NULL
+    )
+    """,
+    "CREATE TABLE IF NOT EXISTS claim_vectors (row BIGINT NOT NULL, vector FLOAT[])",
+    """
+    CREATE TABLE IF NOT EXISTS claim_links (
+        row_a BIGINT NOT NULL, row_b BIGINT NOT NULL,
+        semantic DOUBLE, lexical DOUBLE, score DOUBLE, status VARCHAR   -- same | review
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS claim_clusters (
+        cluster_id BIGINT NOT NULL, row BIGINT NOT NULL, score DOUBLE
+    )
+    """,
+]
+
 DOCUMENT_COLUMNS = [
     "seq",
     "id",

@@ -1,0 +1,76 @@
+"""Hybrid claim matching: one calibrated probability from a semantic and a lexical score.
+
+Two sentences state the same claim when they mean the same (embedding cosine) *and* share
+the words that pin a claim down (names, numbers, places: BM25). A logistic model over the
+two scores, fitted on CheckThat! 2022 2A train (tweets against fact-checked claims) by
+``benchmarks/train_claim_matcher.py``, turns them into a probability; the two thresholds
+on it are calibrated on the dev split (never dev-test) and stored with the weights:
+
+- ``same``: reported as the same claim (precision on dev at least 0.9);
+- ``review``: shown as a possible re-wording for a person to confirm (precision 0.5),
+  like Meedan Check's suggested vs confirmed matches.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+SAME = "same"
+REVIEW = "review"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    w_semantic: float
+    w_lexical: float
+    bias: float
+    same: float  # probability at or above which a match is the same claim
+    review: float  # probability at or above which a match is shown for review
+    model: str = ""  # the embedding model the weights were fitted with
+    trained_on: str = ""
+
+    def probability(self, semantic: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+        z = self.w_semantic * np.asarray(semantic, dtype=np.float64)
+        z = z + self.w_lexical * np.asarray(lexical, dtype=np.float64) + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def status(self, probability: float) -> str | None:
+        if probability >= self.same:
+            return SAME
+        if probability >= self.review:
+            return REVIEW
+        return None
+
+    def semantic_floor(self) -> float:
+        """The lowest cosine that can reach ``review`` even with every query word present
+        (lexical scores rarely exceed 1.2): candidates below it need no lexical check."""
+        p = min(max(self.review, 1e-9), 1 - 1e-9)
+        z = np.log(p / (1 - p))
+        return float((z - self.bias - self.w_lexical * 1.2) / self.w_semantic)
+
+    def as_dict(self) -> dict:
+        return {
+            "w_semantic": self.w_semantic,
+            "w_lexical": self.w_lexical,
+            "bias": self.bias,
+            "same": self.same,
+            "review": self.review,
+            "model": self.model,
+            "trained_on": self.trained_on,
+        }
+
+
+def load_matcher(path: str | None = None) -> Matcher:
+    """The shipped weights and thresholds, or those in a JSON file."""
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            raw = json.load(fh)
+    else:
+        raw = json.loads(
+            resources.files("echoscope.detect.claims").joinpath("data/matcher.json").read_text()
+        )
+    return Matcher(**{k: raw[k] for k in Matcher.__dataclass_fields__ if k in raw})

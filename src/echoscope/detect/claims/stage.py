@@ -1,0 +1,406 @@
+"""The claims stage: split new documents into sentences, embed each distinct sentence
+once, extend the sentence index, match new sentences against all earlier ones, and group
+matches into claim clusters.
+
+Incremental like the reuse stage: documents already split are skipped, vectors already in
+the store are never recomputed, and the index files grow in place. A run that is stopped
+keeps every vector it finished; the next run embeds only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from echoscope.detect.claims.embed import DEFAULT_MODEL, Embedder, clean_for_embedding
+from echoscope.detect.claims.index import ClaimIndex
+from echoscope.detect.claims.match import SAME, Matcher, load_matcher
+from echoscope.detect.claims.sentences import split_sentences
+from echoscope.detect.text import tokens
+from echoscope.store import Store
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+class ClaimsError(RuntimeError):
+    """The stage cannot run as asked; the message says what to do."""
+
+
+@dataclass
+class ClaimsParams:
+    model: str | None = None  # None: the model the store was built with, else the default
+    min_words: int = 5  # shorter sentences ("Read more.", "Thanks!") state no claim
+    max_chars: int = 600  # longer "sentences" are cut (lists, run-on posts)
+    neighbors: int = 20  # nearest sentences checked for each new sentence
+    links: bool = True  # match sentences with each other and build clusters
+    batch_docs: int = 20_000
+    embed_chunk: int = 8192  # vectors are written to the store in chunks of this size
+
+
+@dataclass
+class ClaimsSummary:
+    model: str = ""
+    new_documents: int = 0
+    new_sentences: int = 0
+    new_texts: int = 0
+    embedded: int = 0
+    texts_total: int = 0
+    links_added: int = 0
+    links_total: int = 0
+    clusters: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def text_key(text: str) -> tuple[int, int]:
+    """(hash of the sentence's normalised words, number of words)."""
+    words = tokens(clean_for_embedding(text))
+    digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little"), len(words)
+
+
+def state(store: Store) -> dict[str, str]:
+    return dict(store.con.execute("SELECT key, value FROM claim_state").fetchall())
+
+
+def _set_state(store: Store, key: str, value: str) -> None:
+    store.con.execute("INSERT OR REPLACE INTO claim_state VALUES (?, ?)", [key, value])
+
+
+def choose_model(store: Store, requested: str | None) -> str:
+    """The store's model, refusing a different one: vectors of two models never mix."""
+    from echoscope.detect.claims.embed import resolve_model
+
+    built = state(store).get("model")
+    if requested is None:
+        return built or DEFAULT_MODEL
+    name, _ = resolve_model(requested)
+    if built and built != name:
+        raise ClaimsError(
+            f"this store's sentence index was built with model {built!r}, not {name!r}; "
+            "vectors of two models cannot be compared. Use --model "
+            f"{built!r}, or start over with `echoscope analyze --stage claims --rebuild`"
+        )
+    return name
+
+
+def reset(store: Store) -> None:
+    from echoscope.detect.claims.index import index_paths
+
+    for table in (
+        "claim_state",
+        "claim_docs",
+        "claim_sentences",
+        "claim_texts",
+        "claim_vectors",
+        "claim_links",
+        "claim_clusters",
+    ):
+        store.con.execute(f"DELETE FROM {table}")
+    for path in index_paths(store.path):
+        path.unlink(missing_ok=True)
+
+
+def _segment(
+    store: Store, params: ClaimsParams, summary: ClaimsSummary, progress: Progress | None
+) -> None:
+    """Sentences of documents not yet split; new distinct texts get the next row numbers."""
+    todo = store.con.execute(
+        "SELECT count(*) FROM documents WHERE seq NOT IN (SELECT seq FROM claim_docs)"
+    ).fetchall()[0][0]
+    if not todo:
+        return
+    known = dict(store.con.execute("SELECT hash, row FROM claim_texts").fetchall())
+    next_row = len(known)
+    done = 0
+    last = -1
+    while True:
+        batch = store.con.execute(
+            "SELECT seq, text FROM documents WHERE seq > ? AND seq NOT IN "
+            "(SELECT seq FROM claim_docs) ORDER BY seq LIMIT ?",
+            [last, params.batch_docs],
+        ).fetchall()
+        if not batch:
+            break
+        sent_rows: list[tuple[int, int, int, int, int]] = []
+        new_texts: list[tuple[int, int, str]] = []
+        doc_rows: list[tuple[int, int]] = []
+        for seq, text in batch:
+            n = 0
+            for sent in split_sentences(text or "", max_chars=params.max_chars):
+                key, n_words = text_key(sent.text)
+                if n_words < params.min_words:
+                    continue
+                row = known.get(key)
+                if row is None:
+                    row = known[key] = next_row
+                    next_row += 1
+                    new_texts.append((row, key, sent.text))
+                sent_rows.append((seq, n, sent.start, sent.end, row))
+                n += 1
+            doc_rows.append((seq, n))
+        last = batch[-1][0]
+        with store.transaction():
+            _insert(
+                store,
+                "claim_texts",
+                ["row", "hash", "text"],
+                new_texts,
+                [pa.int64(), pa.uint64(), pa.string()],
+            )
+            _insert(
+                store,
+                "claim_sentences",
+                ["seq", "idx", "begin", "end", "row"],
+                sent_rows,
+                [pa.int64(), pa.int32(), pa.int32(), pa.int32(), pa.int64()],
+            )
+            _insert(store, "claim_docs", ["seq", "sentences"], doc_rows, [pa.int64(), pa.int32()])
+        summary.new_documents += len(batch)
+        summary.new_sentences += len(sent_rows)
+        summary.new_texts += len(new_texts)
+        done += len(batch)
+        if progress:
+            progress("sentences", done, todo)
+
+
+def _insert(store: Store, table: str, names: list[str], rows: list[tuple], types: list) -> None:
+    if not rows:
+        return
+    cols = list(zip(*rows, strict=True))
+    arrow = pa.table({n: pa.array(c, type=t) for n, c, t in zip(names, cols, types, strict=True)})
+    store.con.register("_claims_in", arrow)
+    try:
+        quoted = ", ".join(f'"{n}"' for n in names)
+        store.con.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM _claims_in")
+    finally:
+        store.con.unregister("_claims_in")
+
+
+def _embed_missing(
+    store: Store,
+    embedder: Embedder,
+    params: ClaimsParams,
+    summary: ClaimsSummary,
+    progress: Progress | None,
+) -> None:
+    missing = store.con.execute(
+        "SELECT row, text FROM claim_texts WHERE row NOT IN (SELECT row FROM claim_vectors) ORDER BY row"
+    ).fetchall()
+    total = len(missing)
+    for lo in range(0, total, params.embed_chunk):
+        part = missing[lo : lo + params.embed_chunk]
+        vecs = embedder.encode([t for _, t in part])
+        flat = pa.array(vecs.reshape(-1), type=pa.float32())
+        arrow = pa.table(
+            {
+                "row": pa.array([r for r, _ in part], type=pa.int64()),
+                "vector": pa.FixedSizeListArray.from_arrays(flat, embedder.dim),
+            }
+        )
+        store.con.register("_claims_vec", arrow)
+        try:
+            store.con.execute(
+                "INSERT INTO claim_vectors SELECT row, vector::FLOAT[] FROM _claims_vec"
+            )
+        finally:
+            store.con.unregister("_claims_vec")
+        summary.embedded += len(part)
+        if progress:
+            progress("embeddings", min(lo + len(part), total), total)
+
+
+def read_vectors(store: Store, lo: int, hi: int, dim: int) -> np.ndarray:
+    res = store.con.execute(
+        "SELECT vector FROM claim_vectors WHERE row >= ? AND row < ? ORDER BY row", [lo, hi]
+    )
+    # DuckDB 2 renamed fetch_arrow_table to to_arrow_table
+    table = res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.fetch_arrow_table()
+    col = table.column("vector").combine_chunks()
+    values = col.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return values.reshape(-1, dim)
+
+
+def read_texts(store: Store, lo: int, hi: int) -> list[str]:
+    return [
+        t
+        for (t,) in store.con.execute(
+            "SELECT text FROM claim_texts WHERE row >= ? AND row < ? ORDER BY row", [lo, hi]
+        ).fetchall()
+    ]
+
+
+def open_index(
+    store: Store, model: str, dim: int, progress: Progress | None = None, chunk: int = 100_000
+) -> ClaimIndex:
+    """The index over every embedded row: loaded from disk, extended with rows added since,
+    or rebuilt from the store's vectors when the files are missing or stale."""
+    rows = store.con.execute("SELECT count(*) FROM claim_vectors").fetchall()[0][0]
+    saved = int(state(store).get("index_rows", "-1"))
+    index = None
+    if 0 <= saved <= rows:
+        index = ClaimIndex.load(store.path, dim=dim, model=model, rows=saved)
+    if index is None:
+        index = ClaimIndex(dim, model)
+    start = len(index)
+    for lo in range(start, rows, chunk):
+        hi = min(rows, lo + chunk)
+        index.add(np.arange(lo, hi), read_vectors(store, lo, hi, dim), read_texts(store, lo, hi))
+        if progress:
+            progress("index", hi - start, rows - start)
+    return index
+
+
+def _link(
+    store: Store,
+    index: ClaimIndex,
+    matcher: Matcher,
+    first_new: int,
+    params: ClaimsParams,
+    summary: ClaimsSummary,
+    progress: Progress | None,
+) -> None:
+    """Match rows from ``first_new`` on against every row; keep pairs at review or above."""
+    n = len(index)
+    floor = matcher.semantic_floor()
+    step = 20_000
+    for lo in range(first_new, n, step):
+        rows = np.arange(lo, min(n, lo + step))
+        nbr, cos = index.nearest(index.vectors(rows), params.neighbors + 1)
+        a = np.repeat(rows, nbr.shape[1])
+        b = nbr.reshape(-1)
+        c = cos.reshape(-1)
+        keep = (a != b) & (c >= floor)
+        a, b, c = a[keep], b[keep], c[keep]
+        lo_, hi_ = np.minimum(a, b), np.maximum(a, b)
+        pairs = np.unique(np.c_[lo_, hi_], axis=0) if len(a) else np.zeros((0, 2), np.int64)
+        if len(pairs):
+            sem = np.einsum("ij,ij->i", index.vectors(pairs[:, 0]), index.vectors(pairs[:, 1]))
+            lex = index.lexical.pair_scores(pairs[:, 0], pairs[:, 1])
+            prob = matcher.probability(sem, lex)
+            ok = prob >= matcher.review
+            status = np.where(prob >= matcher.same, SAME, "review")
+            table = pa.table(
+                {
+                    "row_a": pairs[ok, 0],
+                    "row_b": pairs[ok, 1],
+                    "semantic": sem[ok].astype(np.float64),
+                    "lexical": lex[ok].astype(np.float64),
+                    "score": prob[ok],
+                    "status": status[ok],
+                }
+            )
+            store.con.register("_claims_links", table)
+            try:
+                # a pair already found from its other end is not stored twice
+                store.con.execute(
+                    "INSERT INTO claim_links SELECT t.* FROM _claims_links t "
+                    "WHERE NOT EXISTS (SELECT 1 FROM claim_links l "
+                    "WHERE l.row_a = t.row_a AND l.row_b = t.row_b)"
+                )
+            finally:
+                store.con.unregister("_claims_links")
+            summary.links_added += int(ok.sum())
+        if progress:
+            progress("matches", int(rows[-1]) + 1 - first_new, n - first_new)
+
+
+def build_clusters(store: Store) -> int:
+    """Claim clusters: sentences joined by 'same' matches, plus any sentence text that
+    appears in two or more documents. Each member's score is its best match inside the
+    cluster (1.0 for an identical text)."""
+    n = store.con.execute("SELECT count(*) FROM claim_texts").fetchall()[0][0]
+    links = store.con.execute(
+        "SELECT row_a, row_b, score FROM claim_links WHERE status = ?", [SAME]
+    ).fetchnumpy()
+    repeated = store.con.execute(
+        "SELECT row FROM claim_sentences GROUP BY row HAVING count(DISTINCT seq) > 1"
+    ).fetchnumpy()["row"]
+    a, b, s = (np.asarray(links[k]) for k in ("row_a", "row_b", "score"))
+    graph = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    best = np.zeros(n)
+    np.maximum.at(best, a, s)
+    np.maximum.at(best, b, s)
+    best[np.asarray(repeated, dtype=np.int64)] = 1.0
+    member = np.zeros(n, dtype=bool)
+    member[a] = member[b] = True
+    member[np.asarray(repeated, dtype=np.int64)] = True
+    rows = np.flatnonzero(member)
+    # a cluster is named by its smallest row, so ids stay put as clusters grow
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, label[rows], rows)
+    table = pa.table({"cluster_id": first[label[rows]], "row": rows, "score": best[rows]})
+    with store.transaction():
+        store.con.execute("DELETE FROM claim_clusters")
+        store.con.register("_claims_clusters", table)
+        try:
+            store.con.execute("INSERT INTO claim_clusters SELECT * FROM _claims_clusters")
+        finally:
+            store.con.unregister("_claims_clusters")
+    return len(np.unique(first[label[rows]])) if len(rows) else 0
+
+
+def run_claims(
+    store: Store,
+    params: ClaimsParams | None = None,
+    *,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+    matcher: Matcher | None = None,
+) -> ClaimsSummary:
+    params = params or ClaimsParams()
+    model = choose_model(store, params.model if embedder is None else embedder.name)
+    summary = ClaimsSummary(model=model)
+    t0 = time.perf_counter()
+    _segment(store, params, summary, progress)
+    summary.seconds["sentences"] = round(time.perf_counter() - t0, 2)
+
+    need = store.con.execute(
+        "SELECT count(*) FROM claim_texts WHERE row NOT IN (SELECT row FROM claim_vectors)"
+    ).fetchall()[0][0]
+    built = state(store)
+    dim = int(built.get("dim", 0))
+    if need or not dim:
+        t = time.perf_counter()
+        embedder = embedder or Embedder(model)
+        if dim and embedder.dim != dim:
+            raise ClaimsError(
+                f"model {model!r} gives {embedder.dim}-d vectors, the store has {dim}-d"
+            )
+        dim = embedder.dim
+        _set_state(store, "model", model)
+        _set_state(store, "dim", str(dim))
+        _embed_missing(store, embedder, params, summary, progress)
+        summary.seconds["embed"] = round(time.perf_counter() - t, 2)
+
+    t = time.perf_counter()
+    before = int(built.get("index_rows", "0"))
+    index = open_index(store, model, dim, progress)
+    index.save(store.path)
+    _set_state(store, "index_rows", str(len(index)))
+    summary.texts_total = len(index)
+    summary.seconds["index"] = round(time.perf_counter() - t, 2)
+
+    if params.links:
+        t = time.perf_counter()
+        linked = int(built.get("linked_rows", "0"))
+        _link(
+            store, index, matcher or load_matcher(), min(before, linked), params, summary, progress
+        )
+        _set_state(store, "linked_rows", str(len(index)))
+        summary.clusters = build_clusters(store)
+        summary.seconds["match"] = round(time.perf_counter() - t, 2)
+    summary.links_total = store.count("claim_links")
+    summary.seconds["total"] = round(time.perf_counter() - t0, 2)
+    return summary

@@ -1,0 +1,173 @@
+"""Trace a claim: every sentence that states it, in any words, ordered in time.
+
+A query is embedded with the store's model and matched against the sentence index two
+ways (nearest vectors, best BM25), so a re-wording with new words and a copy with a
+changed meaning-bearing word are both caught; the calibrated matcher then decides which
+candidates state the same claim and which are for review. Every occurrence carries its
+evidence: the matching sentence as an exact slice of the stored text, both scores, and the
+document's source and time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from echoscope.detect.claims.embed import Embedder
+from echoscope.detect.claims.match import REVIEW, SAME, Matcher, load_matcher
+from echoscope.detect.claims.stage import ClaimsError, choose_model, open_index, state
+from echoscope.store import Store
+
+
+@dataclass
+class Occurrence:
+    doc_id: str
+    source: str | None
+    published_at: datetime | None
+    time_precision: str
+    url: str | None
+    sentence: str
+    sentence_index: int
+    begin: int
+    end: int
+    semantic: float
+    lexical: float
+    score: float
+    status: str  # same | review
+    earliest: bool = False
+
+
+@dataclass
+class TraceResult:
+    query: str
+    model: str
+    occurrences: list[Occurrence] = field(default_factory=list)
+    candidates: int = 0
+    seconds: float = 0.0
+
+    @property
+    def earliest(self) -> Occurrence | None:
+        return next((o for o in self.occurrences if o.earliest), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for occ in out["occurrences"]:
+            if occ["published_at"] is not None:
+                occ["published_at"] = occ["published_at"].isoformat()
+        return out
+
+
+class ClaimTracer:
+    """Holds the model and index in memory, so repeated queries cost milliseconds."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        matcher: Matcher | None = None,
+    ) -> None:
+        built = state(store)
+        if not built.get("dim"):
+            raise ClaimsError("no sentence index yet: run `echoscope analyze --stage claims`")
+        self.store = store
+        self.model = choose_model(store, model if embedder is None else embedder.name)
+        self.embedder = embedder or Embedder(self.model)
+        self.index = open_index(store, self.model, int(built["dim"]))
+        self.matcher = matcher or load_matcher()
+
+    def sentence(self, doc_id: str, n: int) -> str:
+        """Sentence ``n`` (from 0) of a document, as split by the claims stage."""
+        rows = self.store.con.execute(
+            "SELECT substr(d.text, s.begin + 1, s.end - s.begin) FROM documents d "
+            "JOIN claim_sentences s ON s.seq = d.seq WHERE d.id = ? AND s.idx = ?",
+            [doc_id, n],
+        ).fetchall()
+        if not rows:
+            count = self.store.con.execute(
+                "SELECT count(*) FROM documents d JOIN claim_sentences s ON s.seq = d.seq "
+                "WHERE d.id = ?",
+                [doc_id],
+            ).fetchall()[0][0]
+            raise ClaimsError(
+                f"document {doc_id!r} has no claim sentence {n} "
+                f"(it has {count}; sentences under the stage's minimum length are not kept)"
+            )
+        return rows[0][0]
+
+    def match(
+        self, text: str, k: int = 100
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, semantic, lexical, probability) of candidates at review level or above."""
+        qv = self.embedder.encode([text])[0]
+        near, _ = self.index.nearest(qv[None, :], k)
+        lex_rows, _ = self.index.lexical.search(text, k)
+        rows = np.unique(np.concatenate([near[0], lex_rows]))
+        if not len(rows):
+            empty = np.zeros(0)
+            return rows, empty, empty, empty
+        sem = self.index.vectors(rows) @ qv
+        lex = self.index.lexical.score(text, rows)
+        prob = self.matcher.probability(sem, lex)
+        keep = prob >= self.matcher.review
+        return rows[keep], sem[keep], lex[keep], prob[keep]
+
+    def trace(
+        self, text: str, *, k: int = 100, review: bool = True, limit: int | None = None
+    ) -> TraceResult:
+        t0 = time.perf_counter()
+        text = text.strip()
+        if not text:
+            raise ClaimsError("the claim to trace is empty")
+        rows, sem, lex, prob = self.match(text, k)
+        result = TraceResult(query=text, model=self.model, candidates=len(rows))
+        if not review:
+            keep = prob >= self.matcher.same
+            rows, sem, lex, prob = rows[keep], sem[keep], lex[keep], prob[keep]
+        if len(rows):
+            by_row = {
+                int(r): (float(s), float(lx), float(p))
+                for r, s, lx, p in zip(rows, sem, lex, prob, strict=True)
+            }
+            placeholders = ",".join("?" * len(by_row))
+            found = self.store.con.execute(
+                "SELECT s.row, s.idx, s.begin, s.end, d.id, d.source, d.published_at, "
+                "d.time_precision, d.url, substr(d.text, s.begin + 1, s.end - s.begin) "
+                "FROM (SELECT * FROM claim_sentences WHERE row IN (" + placeholders + ")) s "
+                "JOIN documents d ON d.seq = s.seq",
+                list(by_row),
+            ).fetchall()
+            for row, idx, begin, end, doc_id, source, published, precision, url, sentence in found:
+                s, lx, p = by_row[row]
+                result.occurrences.append(
+                    Occurrence(
+                        doc_id=doc_id,
+                        source=source,
+                        published_at=published,
+                        time_precision=precision,
+                        url=url,
+                        sentence=sentence,
+                        sentence_index=idx,
+                        begin=begin,
+                        end=end,
+                        semantic=round(s, 4),
+                        lexical=round(lx, 4),
+                        score=round(p, 4),
+                        status=SAME if p >= self.matcher.same else REVIEW,
+                    )
+                )
+        far = datetime.max
+        result.occurrences.sort(key=lambda o: (o.published_at or far, -o.score, o.doc_id))
+        dated = [o for o in result.occurrences if o.published_at is not None]
+        pool = [o for o in dated if o.status == SAME] or dated
+        if pool:
+            pool[0].earliest = True
+        if limit is not None:
+            result.occurrences = result.occurrences[:limit]
+        result.seconds = round(time.perf_counter() - t0, 4)
+        return result
