@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -305,14 +306,40 @@ def rejects(
 
 
 # -- analyze --------------------------------------------------------------------------
-STAGES = ("reuse", "cascade")
+STAGES = ("reuse", "claims", "cascade")
+
+
+@contextmanager
+def _stage_progress(label: str, show: bool):
+    """A progress callback drawing one bar per step of a stage (nothing when quiet)."""
+    if not show:
+        yield None
+        return
+    with Progress(
+        TextColumn(f"[bold]{label}: " + "{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield progress
 
 
 @app.command()
 @_friendly
 def analyze(
     db: DbOpt = Path("echoscope.duckdb"),
-    stage: Annotated[str, typer.Option("--stage", help="Stage to run: reuse, or all.")] = "all",
+    stage: Annotated[
+        str, typer.Option("--stage", help="Stage to run: reuse, claims, cascade, or all.")
+    ] = "all",
     shingle: Annotated[int, typer.Option(help="Words per shingle.")] = 5,
     threshold: Annotated[
         float, typer.Option(help="Jaccard similarity the near-duplicate index targets.")
@@ -344,6 +371,16 @@ def analyze(
             help="File of source<TAB>alias|alias: how outlets are named in text (for credits)."
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Sentence-embedding model for claims (name, hub id or folder); "
+            "default: the store's, else the packaged all-MiniLM-L6-v2."
+        ),
+    ] = None,
+    min_words: Annotated[
+        int, typer.Option("--min-words", help="Shortest sentence treated as a claim, in words.")
+    ] = 5,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -375,28 +412,25 @@ def analyze(
     with Store(db) as store:
         if "reuse" in stages:
             try:
-                if show:
-                    with Progress(
-                        TextColumn("[bold]reuse: {task.description}"),
-                        BarColumn(),
-                        MofNCompleteColumn(),
-                        TimeElapsedColumn(),
-                        console=err,
-                        transient=True,
-                    ) as bar:
-                        tasks: dict[str, int] = {}
-
-                        def progress(step: str, done: int, total: int) -> None:
-                            if step not in tasks:
-                                tasks[step] = bar.add_task(step, total=total)
-                            bar.update(tasks[step], completed=done, total=total)
-
-                        summary = run_reuse(store, params, eng, progress=progress, rebuild=rebuild)
-                else:
-                    summary = run_reuse(store, params, eng, rebuild=rebuild)
+                with _stage_progress("reuse", show) as progress:
+                    summary = run_reuse(store, params, eng, progress=progress, rebuild=rebuild)
             except ReuseError as exc:
                 raise UserError(str(exc)) from exc
             result["reuse"] = summary.as_dict()
+        if "claims" in stages:
+            from echoscope.detect.claims.embed import ModelError
+            from echoscope.detect.claims.stage import ClaimsError, ClaimsParams, run_claims
+            from echoscope.detect.claims.stage import reset as reset_claims
+
+            try:
+                if rebuild:
+                    reset_claims(store)
+                with _stage_progress("claims", show) as progress:
+                    result["claims"] = run_claims(
+                        store, ClaimsParams(model=model, min_words=min_words), progress=progress
+                    ).as_dict()
+            except (ClaimsError, ModelError) as exc:
+                raise UserError(str(exc)) from exc
         if "cascade" in stages:
             from echoscope.trace.attribution import load_aliases
             from echoscope.trace.cascade import run_cascades
@@ -426,6 +460,14 @@ def analyze(
             out.print(
                 "  " + ", ".join(f"{k}: {v:,}" for k, v in r["kinds"].items()), highlight=False
             )
+    if not as_json and not quiet and "claims" in result:
+        c = result["claims"]
+        out.print(
+            f"[bold]claims[/]: {c['new_documents']:,} new documents, {c['new_sentences']:,} sentences "
+            f"({c['embedded']:,} embedded with {c['model']}); {c['texts_total']:,} distinct sentences "
+            f"indexed, {c['links_total']:,} matches, {c['clusters']:,} claim clusters",
+            highlight=False,
+        )
     if not as_json and not quiet and "cascade" in result:
         c = result["cascade"]
         out.print(
@@ -434,6 +476,90 @@ def analyze(
             f"{c['low_confidence']:,} low-confidence edges)",
             highlight=False,
         )
+
+
+@app.command()
+@_friendly
+def trace(
+    claim: Annotated[
+        str | None, typer.Argument(help="The claim to trace, in any words.", show_default=False)
+    ] = None,
+    doc: Annotated[
+        str | None, typer.Option("--doc", help="Trace a sentence of this document instead.")
+    ] = None,
+    sentence: Annotated[
+        int, typer.Option("--sentence", help="Which sentence of --doc (from 0).")
+    ] = 0,
+    db: DbOpt = Path("echoscope.duckdb"),
+    model: Annotated[
+        str | None, typer.Option(help="Must be the model the store's index was built with.")
+    ] = None,
+    review: Annotated[
+        bool,
+        typer.Option("--review/--same-only", help="Also show possible re-wordings to check."),
+    ] = True,
+    limit: Annotated[int, typer.Option(help="Occurrences to show (JSON has all).")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where a claim comes from and who repeated it: every sentence stating it, in time order."""
+    from rich.markup import escape
+
+    from echoscope.detect.claims.embed import ModelError
+    from echoscope.detect.claims.stage import ClaimsError
+    from echoscope.store import Store
+    from echoscope.trace.claims import ClaimTracer
+
+    if (claim is None) == (doc is None):
+        raise UserError("give a claim to trace, or --doc ID [--sentence N]; not both")
+    with Store(db, read_only=True) as store:
+        try:
+            tracer = ClaimTracer(store, model=model)
+            if doc is not None:
+                if store.get_document(doc) is None:
+                    raise UserError(f"no document with id {doc!r} in {db}")
+                claim = tracer.sentence(doc, sentence)
+            result = tracer.trace(claim or "", review=review)
+        except (ClaimsError, ModelError) as exc:
+            raise UserError(str(exc)) from exc
+    if as_json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
+        return
+    occ = result.occurrences
+    same = sum(o.status == "same" for o in occ)
+    out.print(
+        f"[bold]{escape(result.query)}[/]\n{same} sentence(s) state this claim"
+        + (f", {len(occ) - same} more to review" if review else "")
+        + f" (model {result.model}, {result.seconds * 1000:.0f} ms)",
+        highlight=False,
+    )
+    if not occ:
+        out.print(
+            "No match. Run `echoscope analyze` after ingesting new documents, if you have not."
+        )
+        return
+    table = Table(show_lines=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("published", no_wrap=True)
+    table.add_column("source / document", ratio=1, overflow="fold")
+    table.add_column("score", no_wrap=True, justify="right")
+    table.add_column("sentence", ratio=2, overflow="fold")
+    for o in occ[:limit]:
+        mark = (
+            "[bold green]first[/]"
+            if o.earliest
+            else ("" if o.status == "same" else "[dim]review[/]")
+        )
+        when = o.published_at.strftime("%Y-%m-%d %H:%M") if o.published_at else "?"
+        table.add_row(
+            mark,
+            when,
+            escape(f"{o.source or '?'}\n{o.doc_id}"),
+            f"{o.score:.2f}",
+            escape(o.sentence),
+        )
+    out.print(table)
+    if len(occ) > limit:
+        out.print(f"… {len(occ) - limit} more (--limit, or --json for all)")
 
 
 @app.command()

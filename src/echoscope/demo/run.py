@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from echoscope.demo import DATA_DIR
+from echoscope.detect.claims.stage import run_claims
 from echoscope.detect.reuse import results as reuse_results
 from echoscope.detect.reuse.stage import ReuseParams, run_reuse
 from echoscope.ingest.base import ReadOptions
@@ -61,6 +62,37 @@ def truth_origin(corpus: Path) -> str:
     return json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))["origin"]
 
 
+def trace_claims(store: Store, corpus: Path) -> list[dict[str, Any]]:
+    """Trace each claim of the scenario's ground truth, as `echoscope trace` would."""
+    from echoscope.trace.claims import ClaimTracer
+
+    tracer = ClaimTracer(store)
+    out = []
+    for claim in json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))["claims"]:
+        result = tracer.trace(claim["claim"])
+        earliest = result.earliest
+        out.append(
+            {
+                "claim": claim["claim"],
+                "occurrences": [
+                    {
+                        "doc": o.doc_id,
+                        "source": o.source,
+                        "published_at": str(o.published_at),
+                        "status": o.status,
+                        "score": o.score,
+                        "sentence": o.sentence,
+                    }
+                    for o in result.occurrences
+                ],
+                "first_found": earliest.doc_id if earliest else None,
+                "first_expected": claim["first"],
+                "expected": claim["occurrences"],
+            }
+        )
+    return out
+
+
 def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     corpus = build_corpus(workdir)
@@ -70,6 +102,8 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
     with Store(db) as store:
         runs = ingest_corpus(store, corpus)
         reuse = run_reuse(store, ReuseParams())
+        claims = run_claims(store)
+        traced = trace_claims(store, corpus)
         cascades = run_cascades(store)
         coordination = find_coordination(store)
         links = reuse_results.links(store)
@@ -92,6 +126,8 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
         "rejects": stats["rejects"],
         "sources": stats["sources"],
         "reuse": reuse.as_dict(),
+        "claims": claims.as_dict(),
+        "traced_claims": traced,
         "cascades": cascades.as_dict(),
         "coordination": coordination,
         "tree_of_origin": [
@@ -156,6 +192,24 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
             + ", ".join(f"{k} {v}" for k, v in reuse.kinds.items()),
             highlight=False,
         )
+        for traced_claim in traced:
+            found = Table(
+                title=f'echoscope trace "{traced_claim["claim"]}" (claims stage vs ground truth)'
+            )
+            for col in ("", "published", "document", "score", "sentence", "ground truth"):
+                found.add_column(col, overflow="fold")
+            expected_docs = set(traced_claim["expected"])
+            for o in traced_claim["occurrences"]:
+                mark = "first" if o["doc"] == traced_claim["first_found"] else o["status"]
+                found.add_row(
+                    mark,
+                    o["published_at"][:16],
+                    o["doc"],
+                    f"{o['score']:.2f}",
+                    o["sentence"],
+                    "states it" if o["doc"] in expected_docs else "—",
+                )
+            console.print(found)
         tree = Table(
             title="who copied the wire story, and who said so (cascade stage vs ground truth)"
         )

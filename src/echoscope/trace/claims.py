@@ -101,9 +101,10 @@ class ClaimTracer:
         return rows[0][0]
 
     def match(
-        self, text: str, k: int = 100
+        self, text: str, k: int = 100, floor: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, semantic, lexical, probability) of candidates at review level or above."""
+        """(rows, semantic, lexical, probability) of candidates whose probability is at
+        least ``floor`` (default: the review threshold; 0 keeps every candidate)."""
         qv = self.embedder.encode([text])[0]
         near, _ = self.index.nearest(qv[None, :], k)
         lex_rows, _ = self.index.lexical.search(text, k)
@@ -114,7 +115,7 @@ class ClaimTracer:
         sem = self.index.vectors(rows) @ qv
         lex = self.index.lexical.score(text, rows)
         prob = self.matcher.probability(sem, lex)
-        keep = prob >= self.matcher.review
+        keep = prob >= (self.matcher.review if floor is None else floor)
         return rows[keep], sem[keep], lex[keep], prob[keep]
 
     def trace(

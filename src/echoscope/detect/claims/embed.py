@@ -61,12 +61,14 @@ class Embedder:
         self.name, target = resolve_model(model)
         if self.name == DEFAULT_MODEL:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ModelError(
-                "sentence-transformers is not installed: pip install 'echoscope[claims]'"
+                "sentence-transformers is not installed: pip install sentence-transformers"
             ) from exc
         if device == "cpu":
             torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -77,7 +79,11 @@ class Embedder:
                 f"cannot load model {model!r}: {exc}. Name a local folder, or a hub id "
                 "with network access (HF_HUB_OFFLINE=0)"
             ) from exc
-        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension()
+        dim = (
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         if not dim:
             raise ModelError(f"model {self.name!r} does not say its embedding size")
         self.dim = int(dim)

@@ -36,13 +36,16 @@ def index_paths(db_path: str | Path) -> tuple[Path, Path, Path]:
 class ClaimIndex:
     """Rows 0..n-1 are unique sentence texts; row ``r`` is label ``r`` in both parts."""
 
-    def __init__(self, dim: int, model: str) -> None:
+    def __init__(self, dim: int, model: str, hnsw_file: Path | None = None, rows: int = 0) -> None:
         import hnswlib
 
         self.dim = dim
         self.model = model
         self._hnsw = hnswlib.Index(space="ip", dim=dim)
-        self._hnsw.init_index(max_elements=1024, M=M, ef_construction=EF_CONSTRUCTION)
+        if hnsw_file is None:
+            self._hnsw.init_index(max_elements=1024, M=M, ef_construction=EF_CONSTRUCTION)
+        else:
+            self._hnsw.load_index(str(hnsw_file), max_elements=max(rows, 1024))
         self._hnsw.set_ef(EF_SEARCH)
         self._hnsw.set_num_threads(max(1, os.cpu_count() or 1))
         self.lexical = BM25()
@@ -100,9 +103,7 @@ class ClaimIndex:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             if meta.get("rows") != rows or meta.get("dim") != dim or meta.get("model") != model:
                 return None
-            index = cls(dim, model)
-            index._hnsw.load_index(str(hnsw_path), max_elements=max(rows, 1024))
-            index._hnsw.set_ef(EF_SEARCH)
+            index = cls(dim, model, hnsw_path, rows)
             index.lexical = BM25.load(str(bm25_path))
         except (OSError, ValueError, RuntimeError):
             return None

@@ -221,11 +221,10 @@ def _embed_missing(
 
 
 def read_vectors(store: Store, lo: int, hi: int, dim: int) -> np.ndarray:
-    res = store.con.execute(
-        "SELECT vector FROM claim_vectors WHERE row >= ? AND row < ? ORDER BY row", [lo, hi]
-    )
+    query = "SELECT vector FROM claim_vectors WHERE row >= $lo AND row < $hi ORDER BY row"
+    rel = store.con.sql(query, params={"lo": lo, "hi": hi})
     # DuckDB 2 renamed fetch_arrow_table to to_arrow_table
-    table = res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.fetch_arrow_table()
+    table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
     col = table.column("vector").combine_chunks()
     values = col.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
     return values.reshape(-1, dim)

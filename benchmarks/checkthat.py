@@ -1,0 +1,191 @@
+"""CheckThat! 2022 task 2A (English): rank fact-checked claims for each tweet with
+echoscope's claim matcher, and score the ranking with the official MAP@5.
+
+The verified claims go through the real pipeline: written as JSON Lines documents (title,
+subtitle and claim as paragraphs), `echoscope ingest`, then the claims stage. Each tweet
+is matched with `ClaimTracer.match` (nearest vectors + BM25, the calibrated matcher); a
+verified claim's score is its best-matching sentence's probability.
+
+    python benchmarks/checkthat.py [--queries F --qrels F --vclaims F] [--run-out FILE]
+
+Defaults are the dev-test split in ../shared/data/checkthat2022-2a. The matcher's weights
+were fitted on train and its thresholds on dev (benchmarks/train_claim_matcher.py), never
+on dev-test. The built store is cached under benchmarks/.cache (keyed by the vclaims
+file's content), so later runs only embed the tweets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from _common import DATA, ROOT, echoscope_cli, write_result
+
+SET = DATA / "checkthat2022-2a"
+CACHE = ROOT / "benchmarks" / ".cache"
+MIN_WORDS = 3  # fact-check titles are short ("Does Video Show a Giant Anaconda?")
+
+
+def load_queries(path: Path) -> dict[str, str]:
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if "\t" in line:
+                qid, text = line.rstrip("\n").split("\t", 1)
+                if qid != "tweet_id":
+                    out[qid] = text
+    return out
+
+
+def load_qrels(path: Path) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) >= 4 and parts[3] != "0":
+                out[parts[0]].add(parts[2])
+    return dict(out)
+
+
+def vclaim_store(vclaims: Path, work: Path | None = None) -> Path:
+    """A store holding the verified claims, with the claims stage run (built once)."""
+    from echoscope.detect.claims.stage import ClaimsParams, run_claims
+    from echoscope.store import Store
+
+    digest = hashlib.sha1(vclaims.read_bytes()).hexdigest()[:12]
+    work = work or CACHE / f"checkthat-{digest}"
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "vclaims.duckdb"
+    done = work / "built"
+    if not done.exists():
+        db.unlink(missing_ok=True)
+        docs = work / "vclaims.jsonl"
+        opener = gzip.open if vclaims.suffix == ".gz" else open
+        with (
+            opener(vclaims, "rt", encoding="utf-8") as src,
+            open(docs, "w", encoding="utf-8") as dst,
+        ):
+            for line in src:
+                v = json.loads(line)
+                parts = [v.get("title") or "", v.get("subtitle") or "", v.get("vclaim") or ""]
+                text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+                dst.write(
+                    json.dumps({"id": v["vclaim_id"], "text": text, "source": "vclaims"}) + "\n"
+                )
+        subprocess.run(
+            [*echoscope_cli(), "ingest", str(docs), "--db", str(db), "--quiet"], check=True
+        )
+        with Store(db) as store:
+            run_claims(store, ClaimsParams(min_words=MIN_WORDS, links=False))
+        done.write_text(digest)
+    return db
+
+
+class Ranker:
+    """Verified claims ranked for a tweet by echoscope's matcher."""
+
+    def __init__(self, db: Path, matcher_path: str | None = None) -> None:
+        from echoscope.detect.claims.match import load_matcher
+        from echoscope.store import Store
+        from echoscope.trace.claims import ClaimTracer
+
+        self.store = Store(db, read_only=True)
+        self.tracer = ClaimTracer(self.store, matcher=load_matcher(matcher_path))
+        pairs = self.store.con.execute(
+            "SELECT DISTINCT s.row, d.id FROM claim_sentences s JOIN documents d ON d.seq = s.seq"
+        ).fetchall()
+        self.docs_of: dict[int, list[str]] = defaultdict(list)
+        for row, doc in pairs:
+            self.docs_of[row].append(doc)
+
+    def features(self, text: str, k: int = 100) -> list[tuple[str, float, float]]:
+        """(vclaim id, semantic, lexical) for every candidate sentence."""
+        rows, sem, lex, _ = self.tracer.match(text, k, floor=0.0)
+        return [
+            (d, float(s), float(x))
+            for r, s, x in zip(rows, sem, lex, strict=True)
+            for d in self.docs_of[int(r)]
+        ]
+
+    def rank(self, text: str, k: int = 100) -> list[tuple[str, float]]:
+        rows, _, _, prob = self.tracer.match(text, k, floor=0.0)
+        best: dict[str, float] = {}
+        for r, p in zip(rows, prob, strict=True):
+            for d in self.docs_of[int(r)]:
+                if p > best.get(d, -1.0):
+                    best[d] = float(p)
+        return sorted(best.items(), key=lambda x: (-x[1], x[0]))
+
+
+def average_precision(ranked: list[str], relevant: set[str], k: int) -> float:
+    hits, total = 0, 0.0
+    for i, doc in enumerate(ranked[:k]):
+        if doc in relevant:
+            hits += 1
+            total += hits / (i + 1)
+    return total / min(len(relevant), k) if relevant else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--queries", type=Path, default=SET / "devtest_queries.tsv")
+    ap.add_argument("--qrels", type=Path, default=SET / "devtest_qrels.tsv")
+    ap.add_argument("--vclaims", type=Path, default=SET / "vclaims.jsonl.gz")
+    ap.add_argument("--run-out", type=Path, default=None, help="write a TREC run file here")
+    ap.add_argument("--matcher", default=None, help="matcher weights JSON (default: shipped)")
+    ap.add_argument("--k", type=int, default=100, help="candidates from each index per tweet")
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--name", default="checkthat", help="results file name")
+    args = ap.parse_args()
+
+    queries = load_queries(args.queries)
+    qrels = load_qrels(args.qrels)
+    t0 = time.perf_counter()
+    db = vclaim_store(args.vclaims, args.workdir)
+    build_s = time.perf_counter() - t0
+    ranker = Ranker(db, args.matcher)
+    t0 = time.perf_counter()
+    runs = {qid: ranker.rank(text, args.k) for qid, text in queries.items()}
+    rank_s = time.perf_counter() - t0
+    if args.run_out:
+        with open(args.run_out, "w", encoding="utf-8") as fh:
+            for qid, ranked in runs.items():
+                for i, (doc, score) in enumerate(ranked[: max(5, 10)]):
+                    fh.write(f"{qid} Q0 {doc} {i + 1} {score:.6f} echoscope\n")
+    scored = [q for q in queries if q in qrels]
+    ap5 = [average_precision([d for d, _ in runs[q]], qrels[q], 5) for q in scored]
+    ap1 = [average_precision([d for d, _ in runs[q]], qrels[q], 1) for q in scored]
+    rec5 = [len({d for d, _ in runs[q][:5]} & qrels[q]) / len(qrels[q]) for q in scored]
+    matcher = ranker.tracer.matcher
+    write_result(
+        args.name,
+        {
+            "queries": len(scored),
+            "map@5": round(float(np.mean(ap5)), 4),
+            "map@1": round(float(np.mean(ap1)), 4),
+            "recall@5": round(float(np.mean(rec5)), 4),
+            "vclaims": ranker.store.count("documents"),
+            "sentences_indexed": len(ranker.tracer.index),
+            "model": ranker.tracer.model,
+            "matcher": matcher.as_dict(),
+            "build_s": round(build_s, 1),
+            "rank_ms_per_query": round(rank_s * 1000 / max(1, len(queries)), 1),
+            "queries_file": str(args.queries),
+            "command": "python benchmarks/checkthat.py " + " ".join(sys.argv[1:]),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Fit the claim matcher's weights and calibrate its thresholds (CheckThat! 2022 2A).
+
+Weights: a logistic regression over (semantic, lexical) of every candidate sentence for
+the *train* tweets, labelled by whether its verified claim is the tweet's. Thresholds:
+on the *dev* tweets, ``same`` is the lowest probability at which at least 90% of the
+candidates above it are right, ``review`` the lowest at 50%. Dev-test is never read.
+
+    python benchmarks/train_claim_matcher.py [--out src/echoscope/detect/claims/data/matcher.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from _common import ROOT
+from checkthat import SET, Ranker, load_qrels, load_queries, vclaim_store
+
+OUT = ROOT / "src" / "echoscope" / "detect" / "claims" / "data" / "matcher.json"
+
+
+def dataset(ranker: Ranker, queries: dict[str, str], qrels: dict[str, set[str]], k: int):
+    X, y = [], []
+    for qid, rel in qrels.items():
+        if qid not in queries:
+            continue
+        best: dict[str, tuple[float, float]] = {}
+        for doc, sem, lex in ranker.features(queries[qid], k):
+            # one example per verified claim: its best sentence, as the ranking uses
+            if doc not in best or sem + lex > sum(best[doc]):
+                best[doc] = (sem, lex)
+        for doc, (sem, lex) in best.items():
+            X.append((sem, lex))
+            y.append(doc in rel)
+    return np.asarray(X), np.asarray(y)
+
+
+def threshold_at(prob: np.ndarray, label: np.ndarray, precision: float) -> float:
+    order = np.argsort(-prob)
+    p, lab = prob[order], label[order]
+    prec = np.cumsum(lab) / np.arange(1, len(lab) + 1)
+    ok = np.flatnonzero(prec >= precision)
+    return float(p[ok[-1]]) if len(ok) else 1.0
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--k", type=int, default=100)
+    args = ap.parse_args()
+    queries = load_queries(SET / "traindev_queries.tsv")
+    ranker = Ranker(vclaim_store(SET / "vclaims.jsonl.gz"))
+    X, y = dataset(ranker, queries, load_qrels(SET / "train_qrels.tsv"), args.k)
+    lr = LogisticRegression(C=1.0, max_iter=5000).fit(X, y)
+    w_sem, w_lex = (float(v) for v in lr.coef_[0])
+    bias = float(lr.intercept_[0])
+    Xd, yd = dataset(ranker, queries, load_qrels(SET / "dev_qrels.tsv"), args.k)
+    prob = 1 / (1 + np.exp(-(Xd @ np.array([w_sem, w_lex]) + bias)))
+    same, review = threshold_at(prob, yd, 0.9), threshold_at(prob, yd, 0.5)
+    weights = {
+        "w_semantic": round(w_sem, 4),
+        "w_lexical": round(w_lex, 4),
+        "bias": round(bias, 4),
+        "same": round(same, 4),
+        "review": round(review, 4),
+        "model": ranker.tracer.model,
+        "trained_on": (
+            f"CheckThat! 2022 2A: weights on train ({int(y.sum())} positive / {len(y)} candidate "
+            f"claims), thresholds on dev at precision 0.9 (same) and 0.5 (review)"
+        ),
+    }
+    kept = prob >= same
+    weights["dev_same_precision"] = round(float(yd[kept].mean()) if kept.any() else 0.0, 4)
+    weights["dev_same_recall"] = round(float(yd[kept].sum() / max(1, yd.sum())), 4)
+    kept = prob >= review
+    weights["dev_review_recall"] = round(float(yd[kept].sum() / max(1, yd.sum())), 4)
+    args.out.write_text(json.dumps(weights, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(weights, indent=2))
+
+
+if __name__ == "__main__":
+    main()
