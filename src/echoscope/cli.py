@@ -560,6 +560,13 @@ def trace(
     out.print(table)
     if len(occ) > limit:
         out.print(f"… {len(occ) - limit} more (--limit, or --json for all)")
+    first = result.earliest
+    if first is not None and result.first_ties:
+        out.print(
+            f"first: {escape(first.doc_id)}, but its time ({first.time_precision} precision) "
+            f"cannot be told apart from: {escape(', '.join(result.first_ties))}",
+            highlight=False,
+        )
 
 
 @app.command()

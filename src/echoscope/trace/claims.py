@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,10 @@ class TraceResult:
     occurrences: list[Occurrence] = field(default_factory=list)
     candidates: int = 0
     seconds: float = 0.0
+    # whether the times prove the earliest came first, and the documents whose time
+    # intervals overlap it (a day-dated paper vs a post timed that same day)
+    first_certain: bool = False
+    first_ties: list[str] = field(default_factory=list)
 
     @property
     def earliest(self) -> Occurrence | None:
@@ -59,6 +63,9 @@ class TraceResult:
             if occ["published_at"] is not None:
                 occ["published_at"] = occ["published_at"].isoformat()
         return out
+
+
+_WIDTH = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "day": timedelta(days=1)}
 
 
 class ClaimTracer:
@@ -167,7 +174,17 @@ class ClaimTracer:
         dated = [o for o in result.occurrences if o.published_at is not None]
         pool = [o for o in dated if o.status == SAME] or dated
         if pool:
-            pool[0].earliest = True
+            first = pool[0]
+            first.earliest = True
+            first_end = first.published_at + _WIDTH.get(first.time_precision, timedelta(0))
+            result.first_ties = sorted(
+                {
+                    o.doc_id
+                    for o in pool[1:]
+                    if o.published_at < first_end and o.doc_id != first.doc_id
+                }
+            )
+            result.first_certain = not result.first_ties and first.time_precision != "unknown"
         if limit is not None:
             result.occurrences = result.occurrences[:limit]
         result.seconds = round(time.perf_counter() - t0, 4)

@@ -300,6 +300,7 @@ def _link(
                 }
             )
             store.con.register("_claims_links", table)
+            before = store.count("claim_links")
             try:
                 # a pair already found from its other end is not stored twice
                 store.con.execute(
@@ -309,7 +310,7 @@ def _link(
                 )
             finally:
                 store.con.unregister("_claims_links")
-            summary.links_added += int(ok.sum())
+            summary.links_added += store.count("claim_links") - before
         if progress:
             progress("matches", int(rows[-1]) + 1 - first_new, n - first_new)
 
@@ -359,6 +360,13 @@ def run_claims(
     matcher: Matcher | None = None,
 ) -> ClaimsSummary:
     params = params or ClaimsParams()
+    if embedder is not None and params.model is not None:
+        from echoscope.detect.claims.embed import resolve_model
+
+        if resolve_model(params.model)[0] != embedder.name:
+            raise ClaimsError(
+                f"params name model {params.model!r} but the embedder is {embedder.name!r}"
+            )
     model = choose_model(store, params.model if embedder is None else embedder.name)
     summary = ClaimsSummary(model=model)
     t0 = time.perf_counter()

@@ -1,0 +1,634 @@
+"""Claims: re-worded claims found across sources and ordered in time, nothing linked to
+unrelated text, the matcher and BM25 parts, model identity, the index surviving restarts
+and losses, incremental runs, exact sentence offsets, the demo scenario, hostile input.
+
+One embedder (the packaged all-MiniLM-L6-v2, offline) is loaded once and passed to every
+run and tracer, so the model is paid for a single time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from echoscope.detect.claims.embed import DEFAULT_MODEL, Embedder
+from echoscope.detect.claims.index import index_paths
+from echoscope.detect.claims.lexical import BM25
+from echoscope.detect.claims.match import REVIEW, SAME, load_matcher
+from echoscope.detect.claims.stage import (
+    ClaimsError,
+    ClaimsParams,
+    choose_model,
+    reset,
+    run_claims,
+    state,
+    text_key,
+)
+from echoscope.model import Document, TimePrecision, TimeSource
+from echoscope.store import Store
+from echoscope.trace.claims import ClaimTracer
+
+CLAIM = "The city council voted to close the Elm Street library in June."
+REWORD_TWEET = "Councillors have decided the Elm Street library will shut this June."
+REWORD_BLOG = "Elm Street's library is to close in June after a council vote."
+LIBRARY_SENTENCES = {CLAIM, REWORD_TWEET, REWORD_BLOG}
+
+# (id, source, published_at, text)
+LIBRARY_DOCS = [
+    (
+        "elm-times/library-vote",
+        "elm-times",
+        datetime(2024, 5, 2, 9, 0),
+        CLAIM + " Residents said they were disappointed by the decision.",
+    ),
+    (
+        "twitter/1786001",
+        "twitter",
+        datetime(2024, 5, 2, 7, 30),  # the earliest statement of the claim
+        REWORD_TWEET + " So sad!",
+    ),
+    (
+        "riverside-blog/elm-street",
+        "riverside-blog",
+        datetime(2024, 5, 3, 8, 0),
+        "Big changes are coming downtown this summer. " + REWORD_BLOG,
+    ),
+]
+UNRELATED_DOCS = [
+    (
+        "sports-desk/derby",
+        "sports-desk",
+        datetime(2024, 5, 1, 20, 0),
+        "United beat City by three goals to one on Saturday evening. "
+        "Their striker scored twice before half time.",
+    ),
+    (
+        "weather-wire/tuesday",
+        "weather-wire",
+        datetime(2024, 5, 2, 6, 0),
+        "Heavy rain and strong winds are expected across the region on Tuesday. "
+        "Forecasters warned of flooding near the river.",
+    ),
+    (
+        "food-blog/sponge-cake",
+        "food-blog",
+        datetime(2024, 4, 30, 12, 0),  # older than every library document
+        "Whisk the eggs with the sugar until pale and fluffy. "
+        "Fold in the flour gently and bake for twenty minutes.",
+    ),
+    (
+        "elm-times/road-budget",
+        "elm-times",
+        datetime(2024, 5, 4, 9, 0),
+        "The council also approved a new budget for road repairs next year. "
+        "Parking fees in the town centre will rise by ten percent.",
+    ),
+    (
+        "garden-weekly/roses",
+        "garden-weekly",
+        datetime(2024, 5, 1, 10, 0),
+        "Prune your roses in early spring to encourage strong new growth.",
+    ),
+]
+LIBRARY_IDS = {d[0] for d in LIBRARY_DOCS}
+UNRELATED_IDS = {d[0] for d in UNRELATED_DOCS}
+
+
+def add_docs(store: Store, docs) -> int:
+    """Store (id, source, published_at, text) tuples the way a reader would hand them over."""
+    run = store.start_run(["tests"], {})
+    stored = store.write_batch(
+        run,
+        [
+            Document(
+                text=text,
+                id=doc_id,
+                source=source,
+                published_at=published,
+                time_source=TimeSource.METADATA if published else TimeSource.UNKNOWN,
+                time_precision=TimePrecision.MINUTE if published else TimePrecision.UNKNOWN,
+                content_hash=f"h-{doc_id}",
+            )
+            for doc_id, source, published, text in docs
+        ],
+        [],
+    )
+    store.finish_run(run, "done", {"read": len(docs), "stored": stored})
+    return stored
+
+
+def rows_of(store: Store, doc_ids) -> set[int]:
+    ids = list(doc_ids)
+    marks = ",".join("?" * len(ids))
+    return {
+        r
+        for (r,) in store.con.execute(
+            f"SELECT s.row FROM claim_sentences s JOIN documents d ON d.seq = s.seq "
+            f"WHERE d.id IN ({marks})",
+            ids,
+        ).fetchall()
+    }
+
+
+def row_of_text(store: Store, text: str) -> int:
+    found = store.con.execute("SELECT row FROM claim_texts WHERE text = ?", [text]).fetchall()
+    assert len(found) == 1, (text, found)
+    return found[0][0]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, embedder):
+    """A store of the three re-wordings and five unrelated documents, claims already run.
+    Tests using it only read."""
+    path = tmp_path_factory.mktemp("library") / "library.duckdb"
+    with Store(path) as store:
+        add_docs(store, LIBRARY_DOCS + UNRELATED_DOCS)
+        summary = run_claims(store, embedder=embedder)
+        yield store, summary, ClaimTracer(store, embedder=embedder)
+
+
+def build(path: Path, docs, embedder: Embedder, **params):
+    store = Store(path)
+    add_docs(store, docs)
+    return store, run_claims(store, ClaimsParams(**params), embedder=embedder)
+
+
+# --- 1, 2: re-wordings found, unrelated text left alone ------------------------------------
+
+
+def test_trace_finds_every_rewording_in_time_order(library):
+    _, summary, tracer = library
+    assert summary.new_documents == 8 and summary.model == DEFAULT_MODEL
+    result = tracer.trace(CLAIM)
+
+    assert {o.doc_id for o in result.occurrences} == LIBRARY_IDS  # nothing unrelated
+    assert {o.sentence for o in result.occurrences} == LIBRARY_SENTENCES
+    assert all(o.status in (SAME, REVIEW) for o in result.occurrences)
+    assert len(result.occurrences) == 3
+
+    times = [o.published_at for o in result.occurrences]
+    assert times == sorted(times)
+    marked = [o for o in result.occurrences if o.earliest]
+    assert len(marked) == 1 and marked[0] is result.earliest
+    assert result.earliest.doc_id == "twitter/1786001"  # the tweet came before the paper
+    assert result.earliest.status == SAME
+    same_dated = [o for o in result.occurrences if o.status == SAME and o.published_at]
+    assert result.earliest.published_at == min(o.published_at for o in same_dated)
+
+    # evidence: the exact sentence and both scores travel with each occurrence
+    own = next(o for o in result.occurrences if o.doc_id == "elm-times/library-vote")
+    assert own.sentence == CLAIM and own.sentence_index == 0
+    assert own.semantic > 0.99 and own.score >= tracer.matcher.same
+    as_json = json.loads(json.dumps(result.as_dict()))
+    assert as_json["occurrences"][0]["published_at"] == "2024-05-02T07:30:00"
+    assert len(tracer.trace(CLAIM, limit=1).occurrences) == 1
+
+
+def test_a_query_worded_differently_from_all_stored_sentences(library):
+    _, _, tracer = library
+    result = tracer.trace("Elm Street library closing in June, council decides")
+    assert {o.doc_id for o in result.occurrences} == LIBRARY_IDS
+    weather = tracer.trace("Flooding is feared as heavy rain and strong winds hit on Tuesday.")
+    assert {o.doc_id for o in weather.occurrences} == {"weather-wire/tuesday"}
+
+
+def test_unrelated_sentences_are_not_linked_and_rewordings_cluster(library):
+    store, summary, _ = library
+    claim_rows = {row_of_text(store, t) for t in LIBRARY_SENTENCES}
+    unrelated = rows_of(store, UNRELATED_IDS)
+    assert len(claim_rows) == 3 and unrelated and not claim_rows & unrelated
+
+    links = store.con.execute("SELECT row_a, row_b, status FROM claim_links").fetchall()
+    assert summary.links_total == len(links) > 0
+    linked = {frozenset((a, b)) for a, b, _ in links}
+    for a, b, status in links:
+        assert a < b and status in (SAME, REVIEW)
+        assert not ({a, b} & claim_rows and {a, b} & unrelated), (a, b)
+    # every pair of re-wordings is linked directly
+    assert {frozenset((a, b)) for a in claim_rows for b in claim_rows if a < b} <= linked
+
+    clusters: dict[int, set[int]] = {}
+    for cid, row in store.con.execute("SELECT cluster_id, row FROM claim_clusters").fetchall():
+        clusters.setdefault(cid, set()).add(row)
+    holding = [rows for rows in clusters.values() if rows & claim_rows]
+    assert len(holding) == 1 and holding[0] == claim_rows
+    assert min(claim_rows) in clusters  # a cluster is named by its smallest row
+
+
+# --- 3, 4: the matcher and the lexical part ------------------------------------------------
+
+
+def test_matcher_thresholds_monotonic_probability_and_floor(embedder):
+    m = load_matcher()
+    assert 0 < m.review < m.same < 1
+    grid = np.linspace(-0.2, 1.0, 13)
+    for lex in (0.0, 0.3, 1.0):
+        p = m.probability(grid, np.full_like(grid, lex))
+        assert np.all(np.diff(p) > 0)
+    for sem in (0.2, 0.6, 0.9):
+        lexes = np.linspace(0.0, 1.2, 13)
+        p = m.probability(np.full_like(lexes, sem), lexes)
+        assert np.all(np.diff(p) > 0)
+    assert m.status(m.same) == SAME and m.status(m.review) == REVIEW
+    assert m.status(m.review / 2) is None
+
+    floor = m.semantic_floor()
+    # the floor is exactly where a full lexical match (1.2) reaches review
+    assert m.probability([floor], [1.2])[0] == pytest.approx(m.review, rel=1e-6)
+    a, b = embedder.encode([CLAIM, REWORD_TWEET])
+    assert floor < float(a @ b)
+    assert float(a @ b) > 0.7
+
+
+def test_bm25_rare_words_self_score_and_symmetry():
+    # every sentence has exactly five content words, so each is of average length
+    sentences = [
+        "Greyfell reservoir chemical leak confirmed",  # the only one naming Greyfell
+        "Harwick water supply restored today",
+        "Harwick water bills rising again",
+        "Harwick football club wins cup",
+        "Water company chairman resigns suddenly",
+    ]
+    bm = BM25()
+    bm.add(sentences[:2])
+    bm.add(sentences[2:])  # appended in two parts, as the index grows
+    assert len(bm) == 5
+
+    rows, scores = bm.search("chemical found in the Greyfell water", 5)
+    assert rows[0] == 0
+    assert list(scores) == sorted(scores, reverse=True) and scores[0] > scores[1]
+    assert set(rows) == {0, 1, 2, 4}  # no shared word with the football sentence
+    assert bm.search("the of and", 5)[0].size == 0  # only stopwords: nothing
+
+    for i, text in enumerate(sentences):
+        assert bm.score(text, np.array([i]))[0] == pytest.approx(1.0, abs=0.02)
+    a = np.array([0, 1, 2, 3, 1])
+    b = np.array([1, 2, 3, 4, 1])
+    ab, ba = bm.pair_scores(a, b), bm.pair_scores(b, a)
+    np.testing.assert_allclose(ab, ba, rtol=1e-6)
+    assert ab[4] == pytest.approx(1.0, abs=0.02)
+    assert ab[1] > ab[2]  # "Harwick water" shared beats "Harwick" alone
+
+
+# --- 5: one store, one model ---------------------------------------------------------------
+
+
+def test_a_different_model_is_refused_before_it_is_loaded(tmp_path, embedder, monkeypatch):
+    store, _ = build(tmp_path / "m.duckdb", LIBRARY_DOCS, embedder)
+    with store:
+        other = tmp_path / "other-model"
+        other.mkdir()
+        (other / "modules.json").write_text("[]", encoding="utf-8")  # loading it would fail
+
+        def no_loading(*args, **kwargs):
+            raise AssertionError("a model was loaded before the mismatch was refused")
+
+        monkeypatch.setattr("echoscope.detect.claims.stage.Embedder", no_loading)
+        monkeypatch.setattr("echoscope.trace.claims.Embedder", no_loading)
+
+        with pytest.raises(ClaimsError, match=DEFAULT_MODEL):
+            choose_model(store, "some/other-model")
+        with pytest.raises(ClaimsError, match=DEFAULT_MODEL) as err:
+            run_claims(store, ClaimsParams(model=str(other)))
+        assert str(other.resolve()) in str(err.value)
+        with pytest.raises(ClaimsError, match=DEFAULT_MODEL):
+            ClaimTracer(store, model=str(other))
+        assert state(store)["model"] == DEFAULT_MODEL
+
+        # the default model under another spelling is the same model
+        assert choose_model(store, "sentence-transformers/all-MiniLM-L6-v2") == DEFAULT_MODEL
+        assert choose_model(store, None) == DEFAULT_MODEL
+        # after a reset the store may be rebuilt with another model
+        reset(store)
+        assert store.count("claim_vectors") == 0
+        assert not any(p.exists() for p in index_paths(store.path))
+        assert choose_model(store, "some/other-model") == "some/other-model"
+
+
+def test_tracer_needs_a_built_index(store, embedder):
+    add_docs(store, LIBRARY_DOCS)
+    with pytest.raises(ClaimsError, match="no sentence index"):
+        ClaimTracer(store, embedder=embedder)
+
+
+# --- 6: the index survives a restart and a loss --------------------------------------------
+
+
+def test_index_survives_restart_and_is_rebuilt_without_reembedding(tmp_path, embedder, monkeypatch):
+    db = tmp_path / "restart.duckdb"
+    store, first = build(db, LIBRARY_DOCS + UNRELATED_DOCS, embedder)
+    with store:
+        before = [
+            (o.doc_id, o.sentence, o.score)
+            for o in ClaimTracer(store, embedder=embedder).trace(CLAIM).occurrences
+        ]
+    assert all(p.exists() and p.stat().st_size > 0 for p in index_paths(db))
+    meta = json.loads(index_paths(db)[2].read_text(encoding="utf-8"))
+    assert meta == {"rows": first.texts_total, "dim": embedder.dim, "model": DEFAULT_MODEL}
+
+    calls: list[int] = []
+    real_encode = embedder.encode
+
+    def counting(texts, *args, **kwargs):
+        calls.append(len(texts))
+        return real_encode(texts, *args, **kwargs)
+
+    monkeypatch.setattr(embedder, "encode", counting)
+
+    with Store(db) as store:  # reopened: the saved index is used as is
+        again = ClaimTracer(store, embedder=embedder).trace(CLAIM)
+        assert [(o.doc_id, o.sentence, o.score) for o in again.occurrences] == before
+        assert calls == [1]  # only the query
+
+    for p in index_paths(db):
+        p.unlink()
+    with Store(db) as store:  # lost: rebuilt from the stored vectors
+        vectors = store.count("claim_vectors")
+        rebuilt = ClaimTracer(store, embedder=embedder).trace(CLAIM)
+        assert [(o.doc_id, o.sentence, o.score) for o in rebuilt.occurrences] == before
+        assert calls == [1, 1]
+        summary = run_claims(store, embedder=embedder)
+        assert summary.embedded == 0 and summary.new_documents == 0
+        assert summary.links_added == 0 and summary.links_total == first.links_total
+        assert store.count("claim_vectors") == vectors == first.texts_total
+        assert calls == [1, 1]
+    assert all(p.exists() for p in index_paths(db))
+
+
+def test_corrupt_index_file_means_rebuild_not_crash(tmp_path):
+    # in a child process: a crash inside the native index library must fail this test only
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from echoscope.detect.claims.index import ClaimIndex, index_paths
+        db = sys.argv[1]
+        rng = np.random.default_rng(7)
+        vecs = rng.normal(size=(12, 8)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        index = ClaimIndex(8, "m")
+        index.add(np.arange(12), vecs, [f"sentence number {i} about ferries" for i in range(12)])
+        index.save(db)
+        ok = ClaimIndex.load(db, dim=8, model="m", rows=12)
+        assert ok is not None and len(ok) == 12
+        assert ClaimIndex.load(db, dim=8, model="m", rows=13) is None  # stale row count
+        assert ClaimIndex.load(db, dim=8, model="other", rows=12) is None
+        hnsw = index_paths(db)[0]
+        data = hnsw.read_bytes()
+        hnsw.write_bytes(data[: len(data) // 2])
+        assert ClaimIndex.load(db, dim=8, model="m", rows=12) is None
+        hnsw.write_bytes(b"not an index")
+        assert ClaimIndex.load(db, dim=8, model="m", rows=12) is None
+        print("survived")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "c.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "survived" in proc.stdout
+
+
+# --- 7: incremental runs -------------------------------------------------------------------
+
+
+def test_incremental_run_embeds_only_new_texts_and_links_them_to_old(tmp_path, embedder):
+    store, first = build(tmp_path / "inc.duckdb", LIBRARY_DOCS + UNRELATED_DOCS, embedder)
+    with store:
+        old_rows = first.texts_total
+        assert first.embedded == first.new_texts == old_rows
+        later = [
+            (
+                "radio-north/bulletin",
+                "radio-north",
+                datetime(2024, 5, 5, 8, 0),
+                "Listeners heard that the Elm Street library shuts its doors in June following "
+                "the council vote. " + CLAIM,  # the second sentence is already known
+            ),
+            (
+                "forum/thread-42",
+                "forum",
+                datetime(2024, 5, 5, 9, 0),
+                # the same words as a known sentence, shouted: not a new text
+                "THE CITY COUNCIL VOTED TO CLOSE THE ELM STREET LIBRARY IN JUNE!! "
+                "Volunteers plan a protest outside the town hall on Friday.",
+            ),
+            (
+                "forum/thread-43",
+                "forum",
+                datetime(2024, 5, 5, 9, 5),
+                "Volunteers plan a protest outside the town hall on Friday.",  # new, but twice
+            ),
+        ]
+        assert add_docs(store, later) == 3
+        second = run_claims(store, embedder=embedder)
+        assert second.new_documents == 3
+        assert second.new_sentences == 5
+        assert second.new_texts == second.embedded == 2
+        assert store.count("claim_vectors") == second.texts_total == old_rows + 2
+
+        radio = next(
+            r
+            for r, t in store.con.execute("SELECT row, text FROM claim_texts").fetchall()
+            if t.startswith("Listeners heard")
+        )
+        assert radio >= old_rows
+        old_claim_rows = {row_of_text(store, t) for t in LIBRARY_SENTENCES}
+        links = store.con.execute("SELECT row_a, row_b FROM claim_links").fetchall()
+        linked_to_radio = {a for a, b in links if b == radio} | {b for a, b in links if a == radio}
+        assert old_claim_rows <= linked_to_radio
+        assert second.links_added == second.links_total - first.links_total > 0
+
+        result = ClaimTracer(store, embedder=embedder).trace(CLAIM)
+        found = {o.doc_id for o in result.occurrences}
+        assert found == LIBRARY_IDS | {"radio-north/bulletin", "forum/thread-42"}
+        shouted = [o for o in result.occurrences if o.doc_id == "forum/thread-42"]
+        assert [o.sentence for o in shouted] == [
+            "THE CITY COUNCIL VOTED TO CLOSE THE ELM STREET LIBRARY IN JUNE!!"
+        ]
+
+        third = run_claims(store, embedder=embedder)
+        assert (third.new_documents, third.embedded, third.links_added) == (0, 0, 0)
+        assert third.links_total == second.links_total
+
+
+def test_links_skipped_once_are_made_on_a_later_run(tmp_path, embedder):
+    store, first = build(tmp_path / "nolinks.duckdb", LIBRARY_DOCS, embedder, links=False)
+    with store:
+        assert first.links_total == 0 and store.count("claim_links") == 0
+        second = run_claims(store, embedder=embedder)
+        assert second.embedded == 0
+        rows = {row_of_text(store, t) for t in LIBRARY_SENTENCES}
+        linked = {
+            frozenset(p)
+            for p in store.con.execute("SELECT row_a, row_b FROM claim_links").fetchall()
+        }
+        assert {frozenset((a, b)) for a in rows for b in rows if a < b} <= linked
+
+
+# --- 8, 9: sentences as exact slices -------------------------------------------------------
+
+TRICKY_DOCS = [
+    (
+        "social/tricky",
+        "social",
+        datetime(2024, 5, 6, 12, 0),
+        "🔥🔥 Breaking 👨\u200d👩\u200d👧: the harbour authority confirmed the new ferry terminal "
+        "opens next spring. Café owners near the pier were délighted with the néws today! "
+        "  Read more: https://example.com/ferry?id=42\n\n"
+        "Mr. Smith of the U.S. Coast Guard said the pier would be inspected on Monday.",
+    ),
+    (
+        "news/persian",
+        "news-fa",
+        datetime(2024, 5, 6, 13, 0),
+        "وزارت بهداشت اعلام کرد که آب آشامیدنی شهر تا اطلاع ثانوی قابل استفاده نیست. "
+        "مردم باید از آب بطری استفاده کنند.",
+    ),
+]
+
+
+def test_sentence_lookup_returns_exact_slices(library, embedder, tmp_path):
+    _, _, tracer = library
+    assert tracer.sentence("riverside-blog/elm-street", 1) == REWORD_BLOG
+    assert tracer.sentence("twitter/1786001", 0) == REWORD_TWEET
+    with pytest.raises(ClaimsError, match="no claim sentence 1"):
+        tracer.sentence("twitter/1786001", 1)  # "So sad!" is too short to be kept
+    with pytest.raises(ClaimsError):
+        tracer.sentence("no/such-document", 0)
+
+    other, _ = build(tmp_path / "tricky.duckdb", TRICKY_DOCS, embedder)
+    with other:
+        t = ClaimTracer(other, embedder=embedder)
+        text = other.get_document("social/tricky")["text"]
+        got = [t.sentence("social/tricky", i) for i in range(3)]
+        assert got[0].startswith("🔥🔥 Breaking 👨\u200d👩\u200d👧: the harbour")
+        assert got[0].endswith("opens next spring.")
+        assert got[1] == "Café owners near the pier were délighted with the néws today!"
+        assert got[2].startswith("Mr. Smith of the U.S. Coast Guard")
+        for s in got:
+            assert s in text
+        # a trace hands back the same slices, with their offsets
+        occ = t.trace("The new ferry terminal will open next spring.").occurrences
+        assert occ and occ[0].doc_id == "social/tricky"
+        assert text[occ[0].begin : occ[0].end] == occ[0].sentence == got[0]
+
+
+def test_every_stored_sentence_is_an_exact_slice(tmp_path, embedder):
+    store, _ = build(tmp_path / "slices.duckdb", LIBRARY_DOCS + TRICKY_DOCS, embedder)
+    with store:
+        texts = dict(store.con.execute("SELECT row, hash FROM claim_texts").fetchall())
+        found = store.con.execute(
+            "SELECT d.id, d.text, s.idx, s.begin, s.end, s.row, "
+            "substr(d.text, s.begin + 1, s.end - s.begin) FROM claim_sentences s "
+            "JOIN documents d ON d.seq = s.seq ORDER BY d.id, s.idx"
+        ).fetchall()
+        assert len(found) >= 8
+        per_doc: dict[str, list[int]] = {}
+        for doc_id, text, idx, begin, end, row, sliced in found:
+            piece = text[begin:end]
+            assert piece == sliced  # DuckDB and Python agree on the offsets
+            assert piece and piece == piece.strip()
+            assert text_key(piece)[0] == texts[row]  # the row is this sentence's text
+            per_doc.setdefault(doc_id, []).append(idx)
+        for doc_id, idxs in per_doc.items():
+            assert idxs == list(range(len(idxs))), doc_id
+        counts = dict(
+            store.con.execute(
+                "SELECT d.id, c.sentences FROM claim_docs c JOIN documents d ON d.seq = c.seq"
+            ).fetchall()
+        )
+        assert {k: len(v) for k, v in per_doc.items()} == {k: v for k, v in counts.items() if v}
+        assert set(counts) == {d[0] for d in LIBRARY_DOCS + TRICKY_DOCS}
+
+
+# --- 10: the demo scenario against its ground truth ---------------------------------------
+
+
+def test_demo_claims_match_the_ground_truth(tmp_path, embedder):
+    from echoscope.demo.run import build_corpus, ingest_corpus
+
+    corpus = build_corpus(tmp_path)
+    truth = json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))
+    assert truth["claims"]
+    with Store(tmp_path / "demo.duckdb") as store:
+        ingest_corpus(store, corpus)
+        summary = run_claims(store, embedder=embedder)
+        assert summary.new_documents == store.count("documents") > 0
+        tracer = ClaimTracer(store, embedder=embedder)
+        for claim in truth["claims"]:
+            result = tracer.trace(claim["claim"])
+            status = {}
+            for o in result.occurrences:
+                status.setdefault(o.doc_id, set()).add(o.status)
+            missing = set(claim["occurrences"]) - set(status)
+            assert not missing, (claim["claim"], missing)
+            assert all(status[d] & {SAME, REVIEW} for d in claim["occurrences"])
+            assert result.earliest is not None
+            assert result.earliest.doc_id == claim["first"], claim["claim"]
+            assert sum(o.earliest for o in result.occurrences) == 1
+
+
+# --- 11: empty and hostile input -----------------------------------------------------------
+
+
+def test_hostile_documents_and_empty_queries(tmp_path, embedder):
+    run_on = "the harbour ferry leaves at dawn and returns at dusk " * 4000  # 212 kB, no stop
+    hostile = [
+        ("empty", None, None, ""),
+        ("blank", None, None, " \n\n\t \u200b "),
+        ("urls", None, None, "https://example.com/a?b=c http://t.co/xyz www.example.org/p"),
+        ("emoji", None, None, "🔥🔥🔥 😂😂 👨\u200d👩\u200d👧 🇬🇧 !!!"),
+        ("no-spaces", None, None, "a" * 200_000),
+        ("run-on", "blog", datetime(2024, 1, 1), run_on),
+    ]
+    assert len(run_on) > 200_000
+    with Store(tmp_path / "hostile.duckdb") as store:
+        add_docs(store, hostile[:4])
+        nothing = run_claims(store, embedder=embedder)  # no sentence anywhere
+        assert nothing.new_documents == 4
+        assert nothing.new_sentences == nothing.embedded == nothing.texts_total == 0
+        tracer = ClaimTracer(store, embedder=embedder)
+        assert tracer.trace("The ferry leaves at dawn and returns at dusk.").occurrences == []
+
+        add_docs(store, [*hostile[4:], LIBRARY_DOCS[0]])
+        summary = run_claims(store, embedder=embedder)
+        assert summary.new_documents == 3
+        assert store.count("claim_docs") == 7
+        per_doc = dict(
+            store.con.execute(
+                "SELECT d.id, c.sentences FROM claim_docs c JOIN documents d ON d.seq = c.seq"
+            ).fetchall()
+        )
+        assert per_doc["empty"] == per_doc["urls"] == per_doc["emoji"] == 0
+        assert per_doc["no-spaces"] == 0  # one 200 kB "word" is no claim
+        assert per_doc["run-on"] > 300
+        longest = store.con.execute(
+            "SELECT max(s.end - s.begin) FROM claim_sentences s "
+            "JOIN documents d ON d.seq = s.seq WHERE d.id = 'run-on'"
+        ).fetchall()[0][0]
+        assert longest <= ClaimsParams().max_chars
+        assert summary.embedded < 100  # repeated pieces are embedded once
+
+        tracer = ClaimTracer(store, embedder=embedder)
+        result = tracer.trace("The harbour ferry leaves at dawn and returns at dusk.")
+        assert result.occurrences and {o.doc_id for o in result.occurrences} == {"run-on"}
+        assert {o.doc_id for o in tracer.trace(CLAIM).occurrences} == {"elm-times/library-vote"}
+        for empty in ("", "   \n\t "):
+            with pytest.raises(ClaimsError, match="empty"):
+                tracer.trace(empty)
