@@ -200,3 +200,39 @@ def test_sources_and_aliases(tmp_path):
         app, ["analyze", "--db", result["db"], "--aliases", str(tmp_path / "none.tsv")]
     )
     assert missing.exit_code == 2 and "no aliases file" in missing.output
+
+
+def test_demo_traces_its_claims_and_trace_command(tmp_path):
+    result = json.loads(run("demo", "--dir", str(tmp_path / "demo"), "--json").stdout)
+    db = result["db"]
+    for traced in result["traced_claims"]:
+        found = {o["doc"] for o in traced["occurrences"]}
+        assert set(traced["expected"]) <= found, set(traced["expected"]) - found
+        assert traced["first_found"] == traced["first_expected"]
+    claim = result["traced_claims"][1]["claim"]
+    data = json.loads(run("trace", claim, "--db", db, "--json").stdout)
+    docs = [o["doc_id"] for o in data["occurrences"]]
+    assert set(result["traced_claims"][1]["expected"]) <= set(docs)
+    times = [o["published_at"] for o in data["occurrences"]]
+    assert times == sorted(times)
+    assert [o["doc_id"] for o in data["occurrences"] if o["earliest"]] == [
+        result["traced_claims"][1]["first_expected"]
+    ]
+    # --doc/--sentence traces a stored sentence; the table names the first document.
+    res = run("trace", "--doc", "p002", "--db", db)
+    assert res.exit_code == 0 and "first" in res.stdout and "BREAKING" in res.stdout
+    data = json.loads(run("trace", "--doc", "p002", "--db", db, "--json").stdout)
+    assert data["query"].startswith("BREAKING: Harwick water POISONED")
+    same = [o["doc_id"] for o in data["occurrences"] if o["status"] == "same"]
+    assert {"p002", "p003", "p004", "p005", "p006", "p007"} <= set(same)
+    assert [o["doc_id"] for o in data["occurrences"] if o["earliest"]] == ["p002"]
+    # Errors are one line, exit 2: no claim, both a claim and --doc, a bad sentence number,
+    # and a model other than the store's.
+    for args in (
+        ["trace", "--db", db],
+        ["trace", claim, "--doc", "p002", "--db", db],
+        ["trace", "--doc", "p002", "--sentence", "99", "--db", db],
+        ["trace", claim, "--model", str(tmp_path), "--db", db],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)

@@ -524,10 +524,10 @@ def trace(
     if as_json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
         return
-    occ = result.occurrences
+    occ = result.by_document()
     same = sum(o.status == "same" for o in occ)
     out.print(
-        f"[bold]{escape(result.query)}[/]\n{same} sentence(s) state this claim"
+        f"[bold]{escape(result.query)}[/]\n{same} document(s) state this claim"
         + (f", {len(occ) - same} more to review" if review else "")
         + f" (model {result.model}, {result.seconds * 1000:.0f} ms)",
         highlight=False,

@@ -82,8 +82,9 @@ def trace_claims(store: Store, corpus: Path) -> list[dict[str, Any]]:
                         "status": o.status,
                         "score": o.score,
                         "sentence": o.sentence,
+                        "earliest": o.earliest,
                     }
-                    for o in result.occurrences
+                    for o in result.by_document()
                 ],
                 "first_found": earliest.doc_id if earliest else None,
                 "first_expected": claim["first"],
@@ -200,7 +201,7 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
                 found.add_column(col, overflow="fold")
             expected_docs = set(traced_claim["expected"])
             for o in traced_claim["occurrences"]:
-                mark = "first" if o["doc"] == traced_claim["first_found"] else o["status"]
+                mark = "first" if o["earliest"] else o["status"]
                 found.add_row(
                     mark,
                     o["published_at"][:16],

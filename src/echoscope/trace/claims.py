@@ -57,6 +57,16 @@ class TraceResult:
     def earliest(self) -> Occurrence | None:
         return next((o for o in self.occurrences if o.earliest), None)
 
+    def by_document(self) -> list[Occurrence]:
+        """One occurrence per document (its earliest-marked or best sentence), in time order."""
+        best: dict[str, Occurrence] = {}
+        for o in self.occurrences:
+            cur = best.get(o.doc_id)
+            if cur is None or (o.earliest, o.score) > (cur.earliest, cur.score):
+                best[o.doc_id] = o
+        far = datetime.max
+        return sorted(best.values(), key=lambda o: (o.published_at or far, -o.score, o.doc_id))
+
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for occ in out["occurrences"]:
