@@ -19,3 +19,11 @@ def store(tmp_path):
 
     with Store(tmp_path / "test.duckdb") as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged sentence model, loaded once for every test that embeds."""
+    from echoscope.detect.claims.embed import Embedder
+
+    return Embedder()

@@ -143,11 +143,6 @@ def row_of_text(store: Store, text: str) -> int:
     return found[0][0]
 
 
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder()
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory, embedder):
     """A store of the three re-wordings and five unrelated documents, claims already run.

@@ -281,3 +281,56 @@ def test_cli_coordination_on_demo_finds_the_scenario_accounts(tmp_path):
         assert res.exit_code == 0 and (tmp_path / f"net.{ext}").stat().st_size > 0
     bad = runner.invoke(app, ["coordination", "--db", result["db"], "--window", "soon"])
     assert bad.exit_code == 2 and "--window" in bad.output
+
+
+def test_co_claim_links_accounts_pushing_one_claim_in_different_words(store, tmp_path, embedder):
+    """Three accounts post the same claims re-worded within minutes (so co-text sees
+    nothing); co-claim, over the claims stage's clusters, links exactly them."""
+    from echoscope.detect.claims.stage import run_claims
+
+    start = datetime(2024, 5, 1, 8, 0, 0)
+    pushes = [
+        (
+            "The new dam at Lake Orrin is leaking radioactive water into the river.",
+            "Radioactive water is leaking from the new Lake Orrin dam into the river.",
+            "The Lake Orrin dam is leaking radioactive water into the river, insiders say.",
+        ),
+        (
+            "Mayor Dunmore secretly sold the town's water rights to a foreign company.",
+            "A foreign company was secretly sold the town's water rights by Mayor Dunmore.",
+            "Mayor Dunmore has secretly sold our water rights to a foreign firm.",
+        ),
+        (
+            "Schools in Brackwell will close for a month because of toxic mould.",
+            "Toxic mould will close Brackwell schools for a month.",
+            "Brackwell's schools are closing for a month over toxic mould.",
+        ),
+    ]
+    rows, i = [], 0
+    group = ["op_a", "op_b", "op_c"]
+    for n, wordings in enumerate(pushes):
+        t0 = start + timedelta(hours=5 * n)
+        for k, (actor, text) in enumerate(zip(group, wordings, strict=True)):
+            rows.append(_post(i, actor, t0 + timedelta(seconds=90 * k), text))
+            i += 1
+    organic = [
+        "Lovely morning for a walk along the canal with the dog.",
+        "Our bakery has fresh sourdough loaves on the counter from nine.",
+        "The under-twelves won their football match four goals to one.",
+        "Roadworks on the ring road will finish by the end of next week.",
+        "The library's book sale raised enough money for new shelves.",
+        "Heavy rain is expected across the north of the county tonight.",
+    ]
+    for n, text in enumerate(organic):
+        rows.append(_post(i, f"user_{n}", start + timedelta(minutes=37 * n), text))
+        i += 1
+    ingest(store, [str(_write(tmp_path, rows))])
+    assert co_action_edges(store, actions(store, "co-text"), window_s=600, min_repeat=2).empty
+    with pytest.raises(ValueError, match="analyze --stage claims"):
+        actions(store, "co-claim")
+    run_claims(store, embedder=embedder)
+    acts = actions(store, "co-claim")
+    assert acts["label"].notna().all()
+    edges = co_action_edges(store, acts, window_s=600, min_repeat=2)
+    assert set(edges["actor_a"]) | set(edges["actor_b"]) == set(group)
+    assert len(edges) == 3 and (edges["items"] == 3).all()

@@ -786,7 +786,10 @@ def _parse_window(value: str) -> float | None:
 def coordination(
     db: DbOpt = Path("echoscope.duckdb"),
     kind: Annotated[
-        str, typer.Option("--type", help="co-text | co-similar | co-link | co-hashtag | co-repost")
+        str,
+        typer.Option(
+            "--type", help="co-text | co-similar | co-claim | co-link | co-hashtag | co-repost"
+        ),
     ] = "co-text",
     window: Annotated[
         str, typer.Option(help="Time window: 60s, 5m, 1h, or auto (fast-share quantile).")

@@ -1,7 +1,8 @@
 """Who did what when: (actor, item, time) rows for each kind of shared item.
 
 An item is what two actors can both "post": the same text (co-text), the same
-near-duplicate cluster (co-similar), the same link once tracking parameters are removed
+near-duplicate cluster (co-similar), the same claim in any words (co-claim: a claim
+cluster of the claims stage), the same link once tracking parameters are removed
 (co-link), the same set of hashtags (co-hashtag), or a repost of the same original
 (co-repost). The actor is the document's source (account or outlet).
 """
@@ -15,7 +16,7 @@ import pandas as pd
 
 from echoscope.store import Store
 
-KINDS = ("co-text", "co-similar", "co-link", "co-hashtag", "co-repost")
+KINDS = ("co-text", "co-similar", "co-claim", "co-link", "co-hashtag", "co-repost")
 _TRACKING_KEYS = frozenset(
     {
         "fbclid",
@@ -103,6 +104,26 @@ def actions(store: Store, kind: str = "co-text", exclude_reposts: bool = False) 
             where=where,
         )
         return con.execute(sql).df()
+    if kind == "co-claim":
+        if not con.execute("SELECT count(*) FROM claim_clusters").fetchall()[0][0]:
+            raise ValueError("no claim clusters yet: run `echoscope analyze --stage claims` first")
+        sql = _BASE.format(
+            item="CAST(c.cluster_id AS VARCHAR)",
+            join="JOIN (SELECT DISTINCT s.seq, k.cluster_id FROM claim_sentences s "
+            "JOIN claim_clusters k ON k.row = s.row) c ON c.seq = d.seq",
+            where=where,
+        )
+        frame = con.execute(sql).df()
+        # a cluster is named by its first sentence, which is also its readable label
+        labels = dict(
+            con.execute(
+                "SELECT CAST(k.cluster_id AS VARCHAR), t.text FROM "
+                "(SELECT DISTINCT cluster_id FROM claim_clusters) k "
+                "JOIN claim_texts t ON t.row = k.cluster_id"
+            ).fetchall()
+        )
+        frame["label"] = frame["item"].map(labels)
+        return frame
     if kind == "co-repost":
         sql = _BASE.format(
             item="d.parent_id", join="", where=where + " AND d.parent_id IS NOT NULL"
