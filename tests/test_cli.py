@@ -226,6 +226,18 @@ def test_demo_traces_its_claims_and_trace_command(tmp_path):
     same = [o["doc_id"] for o in data["occurrences"] if o["status"] == "same"]
     assert {"p002", "p003", "p004", "p005", "p006", "p007"} <= set(same)
     assert [o["doc_id"] for o in data["occurrences"] if o["earliest"]] == ["p002"]
+    # The claim clusters export lists the six identical posts in one cluster, with sentences.
+    out = tmp_path / "claims.csv"
+    res = run(
+        "export", "--table", "claim_clusters", "--format", "csv", "--out", str(out), "--db", db
+    )
+    assert res.exit_code == 0, res.output
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    breaking = [r for r in rows if r["sentence"].startswith("BREAKING: Harwick water POISONED")]
+    assert {r["doc"] for r in breaking} == {"p002", "p003", "p004", "p005", "p006", "p007"}
+    assert len({r["cluster_id"] for r in breaking}) == 1
     # Errors are one line, exit 2: no claim, both a claim and --doc, a bad sentence number,
     # and a model other than the store's.
     for args in (

@@ -901,7 +901,7 @@ def export(
     table: Annotated[
         str,
         typer.Option(
-            help="documents, reuse_links, reuse_passages, reuse_clusters or cascade_edges (with evidence)."
+            help="documents, reuse_links, reuse_passages, reuse_clusters, cascade_edges (with evidence), claim_clusters or claim_links."
         ),
     ] = "documents",
     db: DbOpt = Path("echoscope.duckdb"),

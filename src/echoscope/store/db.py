@@ -57,6 +57,17 @@ EXPORTS = {
         "e.credit_text, e.evidence FROM cascade_edges e JOIN documents c ON c.seq = e.child_seq "
         "LEFT JOIN documents p ON p.seq = e.parent_seq ORDER BY e.cluster_id, c.published_at"
     ),
+    "claim_clusters": (
+        "SELECT k.cluster_id, d.id AS doc, d.source, d.published_at, s.idx AS sentence_index, "
+        's."begin", s."end", substr(d.text, s."begin" + 1, s."end" - s."begin") AS sentence, k.score '
+        "FROM claim_clusters k JOIN claim_sentences s ON s.row = k.row JOIN documents d ON d.seq = s.seq "
+        "ORDER BY k.cluster_id, d.published_at, d.id, s.idx"
+    ),
+    "claim_links": (
+        "SELECT a.text AS sentence_a, b.text AS sentence_b, l.semantic, l.lexical, l.score, l.status "
+        "FROM claim_links l JOIN claim_texts a ON a.row = l.row_a JOIN claim_texts b ON b.row = l.row_b "
+        "ORDER BY l.score DESC"
+    ),
 }
 
 
