@@ -38,6 +38,13 @@ def machine() -> dict:
     return info
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def git_commit() -> str | None:
     try:
         return subprocess.run(

@@ -161,7 +161,7 @@ def main() -> None:
     if args.run_out:
         with open(args.run_out, "w", encoding="utf-8") as fh:
             for qid, ranked in runs.items():
-                for i, (doc, score) in enumerate(ranked[: max(5, 10)]):
+                for i, (doc, score) in enumerate(ranked[:10]):
                     fh.write(f"{qid} Q0 {doc} {i + 1} {score:.6f} echoscope\n")
     scored = [q for q in queries if q in qrels]
     ap5 = [average_precision([d for d, _ in runs[q]], qrels[q], 5) for q in scored]

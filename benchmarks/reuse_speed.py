@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import resource
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, write_result
+from _common import DATA, peak_rss_mb, write_result
 from echoscope.detect.reuse.lsh import band_keys, optimal_bands, pairs_from_keys
 from echoscope.detect.reuse.minhash import MinHasher, estimate_jaccard
 from echoscope.detect.reuse.shingles import Shingled, shingle_token_hashes, token_hashes
@@ -38,10 +37,6 @@ from echoscope.ingest.encoding import clean_text, decode_bytes
 
 THRESHOLD = 0.5
 NUM_PERM = 128
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_ira(limit: int | None) -> list[str]:

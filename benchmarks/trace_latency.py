@@ -24,15 +24,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from _common import DATA, echoscope_cli, write_result
+from _common import DATA, echoscope_cli, peak_rss_mb, write_result
 from echoscope.detect.claims.sentences import split_sentences
 from echoscope.detect.claims.stage import ClaimsParams, run_claims, text_key
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def english_tweets(

@@ -21,6 +21,7 @@ from echoscope.detect.claims.embed import Embedder
 from echoscope.detect.claims.match import REVIEW, SAME, Matcher, load_matcher
 from echoscope.detect.claims.stage import ClaimsError, choose_model, open_index, state
 from echoscope.store import Store
+from echoscope.trace.time import PRECISION_WIDTH
 
 
 @dataclass
@@ -64,8 +65,7 @@ class TraceResult:
             cur = best.get(o.doc_id)
             if cur is None or (o.earliest, o.score) > (cur.earliest, cur.score):
                 best[o.doc_id] = o
-        far = datetime.max
-        return sorted(best.values(), key=lambda o: (o.published_at or far, -o.score, o.doc_id))
+        return sorted(best.values(), key=_time_order)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -75,7 +75,8 @@ class TraceResult:
         return out
 
 
-_WIDTH = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "day": timedelta(days=1)}
+def _time_order(o: Occurrence) -> tuple:
+    return (o.published_at or datetime.max, -o.score, o.doc_id)
 
 
 class ClaimTracer:
@@ -179,14 +180,13 @@ class ClaimTracer:
                         status=SAME if p >= self.matcher.same else REVIEW,
                     )
                 )
-        far = datetime.max
-        result.occurrences.sort(key=lambda o: (o.published_at or far, -o.score, o.doc_id))
+        result.occurrences.sort(key=_time_order)
         dated = [o for o in result.occurrences if o.published_at is not None]
         pool = [o for o in dated if o.status == SAME] or dated
         if pool:
             first = pool[0]
             first.earliest = True
-            first_end = first.published_at + _WIDTH.get(first.time_precision, timedelta(0))
+            first_end = first.published_at + PRECISION_WIDTH.get(first.time_precision, timedelta(0))
             result.first_ties = sorted(
                 {
                     o.doc_id

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-_WIDTH = {
+PRECISION_WIDTH = {
     "second": timedelta(seconds=1),
     "minute": timedelta(minutes=1),
     "day": timedelta(days=1),
@@ -21,5 +21,7 @@ _WIDTH = {
 def latest_series(published: pd.Series, precision: pd.Series) -> pd.Series:
     """Vectorised upper bound (exclusive) of each publication time; NaT when unknown."""
     start = pd.to_datetime(pd.Series(published), errors="coerce").astype("datetime64[ns]")
-    width = pd.to_timedelta(pd.Series(precision).map(_WIDTH).astype(object), errors="coerce")
+    width = pd.to_timedelta(
+        pd.Series(precision).map(PRECISION_WIDTH).astype(object), errors="coerce"
+    )
     return start.reset_index(drop=True) + width.reset_index(drop=True).astype("timedelta64[ns]")

@@ -41,6 +41,7 @@ class ClaimIndex:
 
         self.dim = dim
         self.model = model
+        self.saved_rows = rows if hnsw_file is not None else -1  # rows in the files on disk
         self._hnsw = hnswlib.Index(space="ip", dim=dim)
         if hnsw_file is None:
             self._hnsw.init_index(max_elements=1024, M=M, ef_construction=EF_CONSTRUCTION)
@@ -92,6 +93,7 @@ class ClaimIndex:
         os.replace(tmp_npz, bm25_path)
         meta = {"rows": len(self), "dim": self.dim, "model": self.model}
         meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        self.saved_rows = len(self)
 
     @classmethod
     def load(cls, db_path: str | Path, *, dim: int, model: str, rows: int) -> ClaimIndex | None:

@@ -188,6 +188,7 @@ class BM25:
             (weighted, self.counts.indices, self.counts.indptr), shape=self.counts.shape
         )
         self._csc: sp.csc_matrix | None = None
+        self._query_side: tuple[sp.csr_matrix, np.ndarray] | None = None
 
     def _query(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
         cols = np.unique(np.asarray(terms(text), dtype=np.int64))
@@ -220,10 +221,12 @@ class BM25:
         """Mean of the two directions' self-normalised scores for row pairs (a[i], b[i])."""
         if not len(a):
             return np.zeros(0, dtype=np.float32)
-        present = self.counts.copy()
-        present.data = np.ones_like(present.data)
-        q = present.multiply(self.idf[np.newaxis, :]).tocsr()  # query side: idf per term
-        totals = np.asarray(q.sum(axis=1)).ravel()
+        if self._query_side is None:  # each row as a query: idf per term present
+            present = self.counts.copy()
+            present.data = np.ones_like(present.data)
+            q = present.multiply(self.idf[np.newaxis, :]).tocsr()
+            self._query_side = q, np.asarray(q.sum(axis=1)).ravel()
+        q, totals = self._query_side
         out = np.zeros(len(a), dtype=np.float32)
         step = 200_000
         for lo in range(0, len(a), step):

@@ -20,8 +20,13 @@ import pyarrow as pa
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from echoscope.detect.claims.embed import DEFAULT_MODEL, Embedder, clean_for_embedding
-from echoscope.detect.claims.index import ClaimIndex
+from echoscope.detect.claims.embed import (
+    DEFAULT_MODEL,
+    Embedder,
+    clean_for_embedding,
+    resolve_model,
+)
+from echoscope.detect.claims.index import ClaimIndex, index_paths
 from echoscope.detect.claims.match import SAME, Matcher, load_matcher
 from echoscope.detect.claims.sentences import split_sentences
 from echoscope.detect.text import tokens
@@ -79,8 +84,6 @@ def _set_state(store: Store, key: str, value: str) -> None:
 
 def choose_model(store: Store, requested: str | None) -> str:
     """The store's model, refusing a different one: vectors of two models never mix."""
-    from echoscope.detect.claims.embed import resolve_model
-
     built = state(store).get("model")
     if requested is None:
         return built or DEFAULT_MODEL
@@ -95,8 +98,6 @@ def choose_model(store: Store, requested: str | None) -> str:
 
 
 def reset(store: Store) -> None:
-    from echoscope.detect.claims.index import index_paths
-
     for table in (
         "claim_state",
         "claim_docs",
@@ -151,21 +152,23 @@ def _segment(
             doc_rows.append((seq, n))
         last = batch[-1][0]
         with store.transaction():
-            _insert(
+            _insert_rows(
                 store,
                 "claim_texts",
                 ["row", "hash", "text"],
                 new_texts,
                 [pa.int64(), pa.uint64(), pa.string()],
             )
-            _insert(
+            _insert_rows(
                 store,
                 "claim_sentences",
                 ["seq", "idx", "begin", "end", "row"],
                 sent_rows,
                 [pa.int64(), pa.int32(), pa.int32(), pa.int32(), pa.int64()],
             )
-            _insert(store, "claim_docs", ["seq", "sentences"], doc_rows, [pa.int64(), pa.int32()])
+            _insert_rows(
+                store, "claim_docs", ["seq", "sentences"], doc_rows, [pa.int64(), pa.int32()]
+            )
         summary.new_documents += len(batch)
         summary.new_sentences += len(sent_rows)
         summary.new_texts += len(new_texts)
@@ -174,17 +177,24 @@ def _segment(
             progress("sentences", done, todo)
 
 
-def _insert(store: Store, table: str, names: list[str], rows: list[tuple], types: list) -> None:
+def _insert(store: Store, sql: str, arrow: pa.Table) -> None:
+    """Run an INSERT that reads the Arrow table as ``_claims_in``."""
+    store.con.register("_claims_in", arrow)
+    try:
+        store.con.execute(sql)
+    finally:
+        store.con.unregister("_claims_in")
+
+
+def _insert_rows(
+    store: Store, table: str, names: list[str], rows: list[tuple], types: list
+) -> None:
     if not rows:
         return
     cols = list(zip(*rows, strict=True))
     arrow = pa.table({n: pa.array(c, type=t) for n, c, t in zip(names, cols, types, strict=True)})
-    store.con.register("_claims_in", arrow)
-    try:
-        quoted = ", ".join(f'"{n}"' for n in names)
-        store.con.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM _claims_in")
-    finally:
-        store.con.unregister("_claims_in")
+    quoted = ", ".join(f'"{n}"' for n in names)
+    _insert(store, f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM _claims_in", arrow)
 
 
 def _embed_missing(
@@ -208,13 +218,9 @@ def _embed_missing(
                 "vector": pa.FixedSizeListArray.from_arrays(flat, embedder.dim),
             }
         )
-        store.con.register("_claims_vec", arrow)
-        try:
-            store.con.execute(
-                "INSERT INTO claim_vectors SELECT row, vector::FLOAT[] FROM _claims_vec"
-            )
-        finally:
-            store.con.unregister("_claims_vec")
+        _insert(
+            store, "INSERT INTO claim_vectors SELECT row, vector::FLOAT[] FROM _claims_in", arrow
+        )
         summary.embedded += len(part)
         if progress:
             progress("embeddings", min(lo + len(part), total), total)
@@ -299,17 +305,15 @@ def _link(
                     "status": status[ok],
                 }
             )
-            store.con.register("_claims_links", table)
             before = store.count("claim_links")
-            try:
-                # a pair already found from its other end is not stored twice
-                store.con.execute(
-                    "INSERT INTO claim_links SELECT t.* FROM _claims_links t "
-                    "WHERE NOT EXISTS (SELECT 1 FROM claim_links l "
-                    "WHERE l.row_a = t.row_a AND l.row_b = t.row_b)"
-                )
-            finally:
-                store.con.unregister("_claims_links")
+            # a pair already found from its other end is not stored twice
+            _insert(
+                store,
+                "INSERT INTO claim_links SELECT t.* FROM _claims_in t "
+                "WHERE NOT EXISTS (SELECT 1 FROM claim_links l "
+                "WHERE l.row_a = t.row_a AND l.row_b = t.row_b)",
+                table,
+            )
             summary.links_added += store.count("claim_links") - before
         if progress:
             progress("matches", int(rows[-1]) + 1 - first_new, n - first_new)
@@ -343,11 +347,7 @@ def build_clusters(store: Store) -> int:
     table = pa.table({"cluster_id": first[label[rows]], "row": rows, "score": best[rows]})
     with store.transaction():
         store.con.execute("DELETE FROM claim_clusters")
-        store.con.register("_claims_clusters", table)
-        try:
-            store.con.execute("INSERT INTO claim_clusters SELECT * FROM _claims_clusters")
-        finally:
-            store.con.unregister("_claims_clusters")
+        _insert(store, "INSERT INTO claim_clusters SELECT * FROM _claims_in", table)
     return len(np.unique(first[label[rows]])) if len(rows) else 0
 
 
@@ -360,13 +360,11 @@ def run_claims(
     matcher: Matcher | None = None,
 ) -> ClaimsSummary:
     params = params or ClaimsParams()
-    if embedder is not None and params.model is not None:
-        from echoscope.detect.claims.embed import resolve_model
-
-        if resolve_model(params.model)[0] != embedder.name:
-            raise ClaimsError(
-                f"params name model {params.model!r} but the embedder is {embedder.name!r}"
-            )
+    named = resolve_model(params.model)[0] if params.model is not None else None
+    if embedder is not None and named is not None and named != embedder.name:
+        raise ClaimsError(
+            f"params name model {params.model!r} but the embedder is {embedder.name!r}"
+        )
     model = choose_model(store, params.model if embedder is None else embedder.name)
     summary = ClaimsSummary(model=model)
     t0 = time.perf_counter()
@@ -394,7 +392,8 @@ def run_claims(
     t = time.perf_counter()
     before = int(built.get("index_rows", "0"))
     index = open_index(store, model, dim, progress)
-    index.save(store.path)
+    if len(index) != index.saved_rows:
+        index.save(store.path)
     _set_state(store, "index_rows", str(len(index)))
     summary.texts_total = len(index)
     summary.seconds["index"] = round(time.perf_counter() - t, 2)
