@@ -5,9 +5,9 @@ from site-packages with no network. Any other model is named by hub id or folder
 identity (name and dimension) is recorded with the vectors it made, because vectors of two
 models live in different spaces and must never be compared.
 
-Measured on this project's 2-core CPU (IRA tweets): PyTorch fp32 ~210-300 sentences/s;
-PyTorch dynamic int8 ~1.1x faster but mean cosine to fp32 only 0.93; an ONNX export
-run with onnxruntime was slower (90/s fp32, 150/s int8). So fp32 PyTorch is the path.
+``benchmarks/claims_choices.py`` (2-core CPU, IRA tweets): PyTorch fp32 363 sentences/s;
+dynamic int8 3.4x faster, but its vectors are at mean cosine 0.93 (min 0.81) from the
+fp32 ones, so it is not used until its matching quality is measured.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The sentence index: an HNSW graph over sentence vectors and BM25 over their words,
 persisted beside the store and extended in place as documents arrive.
 
-hnswlib was chosen by measurement (176k MiniLM vectors, 2 cores, M=16, ef 128/64):
-build 25 s, recall@10 0.981, p95 query 0.21 ms; FAISS HNSW 38 s / 0.975 / 0.21 ms;
-usearch (f16) 44 s / 0.947 / 0.59 ms.
+hnswlib was chosen by measurement (``benchmarks/claims_choices.py``: 170k MiniLM vectors,
+2 cores, M=16, ef 128/64): build 21.8 s, recall@10 0.984, p95 query 0.21 ms; FAISS HNSW
+23.5 s / 0.985 / 0.18 ms; usearch (f16) 34.1 s / 0.988 / 0.40 ms. Recall is alike;
+hnswlib builds fastest and is the smallest dependency.
 
 Both parts can always be rebuilt from the store (vectors and texts are kept there), so a
 lost or stale index file costs a rebuild, never a re-embedding.
