@@ -7,10 +7,12 @@ is matched with `ClaimTracer.match` (nearest vectors + BM25, the calibrated matc
 verified claim's score is its best-matching sentence's probability.
 
     python benchmarks/checkthat.py [--queries F --qrels F --vclaims F] [--run-out FILE]
+                                   [--model NAME]
 
-Defaults are the dev-test split in ../shared/data/checkthat2022-2a. The matcher's weights
-were fitted on train and its thresholds on dev (benchmarks/train_claim_matcher.py), never
-on dev-test. The built store is cached under benchmarks/.cache (keyed by the vclaims
+Defaults are the dev-test split in ../shared/data/checkthat2022-2a and the default model;
+`--model echoscope-claims-minilm` ranks with the model tuned on train
+(benchmarks/train_claim_model.py). Each model's matcher was fitted on train or dev
+(benchmarks/train_claim_matcher.py); dev-test is never used to fit anything. The built store is cached under benchmarks/.cache (keyed by the vclaims
 file's content), so later runs only embed the tweets.
 """
 
@@ -56,12 +58,15 @@ def load_qrels(path: Path) -> dict[str, set[str]]:
     return dict(out)
 
 
-def vclaim_store(vclaims: Path, work: Path | None = None) -> Path:
-    """A store holding the verified claims, with the claims stage run (built once)."""
+def vclaim_store(vclaims: Path, work: Path | None = None, model: str | None = None) -> Path:
+    """A store holding the verified claims, with the claims stage run with ``model``
+    (default: the default model) once; cached by the claims file's content and the model."""
+    from echoscope.detect.claims.embed import resolve_model
     from echoscope.detect.claims.stage import ClaimsParams, run_claims
     from echoscope.store import Store
 
-    digest = hashlib.sha1(vclaims.read_bytes()).hexdigest()[:12]
+    model = resolve_model(model)[0]
+    digest = hashlib.sha1(vclaims.read_bytes() + model.encode("utf-8")).hexdigest()[:12]
     work = work or CACHE / f"checkthat-{digest}"
     work.mkdir(parents=True, exist_ok=True)
     db = work / "vclaims.duckdb"
@@ -85,7 +90,7 @@ def vclaim_store(vclaims: Path, work: Path | None = None) -> Path:
             [*echoscope_cli(), "ingest", str(docs), "--db", str(db), "--quiet"], check=True
         )
         with Store(db) as store:
-            run_claims(store, ClaimsParams(min_words=MIN_WORDS, links=False))
+            run_claims(store, ClaimsParams(model=model, min_words=MIN_WORDS, links=False))
         done.write_text(digest)
     return db
 
@@ -99,7 +104,9 @@ class Ranker:
         from echoscope.trace.claims import ClaimTracer
 
         self.store = Store(db, read_only=True)
-        self.tracer = ClaimTracer(self.store, matcher=load_matcher(matcher_path))
+        # the shipped matcher fitted for the store's model, unless a file is named
+        matcher = load_matcher(matcher_path) if matcher_path else None
+        self.tracer = ClaimTracer(self.store, matcher=matcher)
         pairs = self.store.con.execute(
             "SELECT DISTINCT s.row, d.id FROM claim_sentences s JOIN documents d ON d.seq = s.seq"
         ).fetchall()
@@ -145,6 +152,7 @@ def main() -> None:
     ap.add_argument("--run-out", type=Path, default=None, help="write a TREC run file here")
     ap.add_argument("--matcher", default=None, help="matcher weights JSON (default: shipped)")
     ap.add_argument("--k", type=int, default=100, help="candidates from each index per tweet")
+    ap.add_argument("--model", default=None, help="sentence model (default: the default)")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--name", default="checkthat", help="results file name")
     args = ap.parse_args()
@@ -152,7 +160,7 @@ def main() -> None:
     queries = load_queries(args.queries)
     qrels = load_qrels(args.qrels)
     t0 = time.perf_counter()
-    db = vclaim_store(args.vclaims, args.workdir)
+    db = vclaim_store(args.vclaims, args.workdir, args.model)
     build_s = time.perf_counter() - t0
     ranker = Ranker(db, args.matcher)
     t0 = time.perf_counter()

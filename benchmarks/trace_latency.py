@@ -8,6 +8,7 @@ pipeline: the tweets go through `echoscope ingest`, then the claims stage withou
 all-pairs matching (which `trace` does not need).
 
     python benchmarks/trace_latency.py [--sentences 1000000] [--queries 300] [--workdir D]
+                                       [--model NAME]
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import numpy as np
 import psutil
 
 from _common import DATA, echoscope_cli, peak_rss_mb, write_result
+from echoscope.detect.claims.embed import resolve_model
 from echoscope.detect.claims.sentences import split_sentences
-from echoscope.detect.claims.stage import ClaimsParams, run_claims, text_key
+from echoscope.detect.claims.stage import ClaimsParams, reset, run_claims, state, text_key
 
 
 def english_tweets(
@@ -77,6 +79,7 @@ def main() -> None:
     )
     ap.add_argument("--sentences", type=int, default=1_000_000, help="distinct sentences to index")
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--model", default=None, help="sentence model (default: the default)")
     ap.add_argument(
         "--workdir", type=Path, default=None, help="keep the store here (reused if built)"
     )
@@ -84,7 +87,7 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="echoscope-trace-"))
     work.mkdir(parents=True, exist_ok=True)
     db = work / "trace.duckdb"
-    params = ClaimsParams(links=False)
+    params = ClaimsParams(model=resolve_model(args.model)[0], links=False)
     t0 = time.perf_counter()
     subset = work / "english.csv.gz"
     tweets, distinct, queries = english_tweets(
@@ -112,6 +115,9 @@ def main() -> None:
 
     t0 = time.perf_counter()
     with Store(db) as store:
+        if state(store).get("model", params.model) != params.model:
+            print(f"the kept store was built with {state(store)['model']}: starting over")
+            reset(store)
         summary = run_claims(store, params, progress=progress)
     build_s = time.perf_counter() - t0
     print(summary.as_dict(), flush=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echoscope.detect.claims.embed import DEFAULT_MODEL, Embedder
+from echoscope.detect.claims.embed import BASE_MODEL, DEFAULT_MODEL, Embedder
 from echoscope.detect.claims.index import index_paths
 from echoscope.detect.claims.lexical import BM25
 from echoscope.detect.claims.match import REVIEW, SAME, load_matcher
@@ -302,9 +302,12 @@ def test_a_different_model_is_refused_before_it_is_loaded(tmp_path, embedder, mo
             ClaimTracer(store, model=str(other))
         assert state(store)["model"] == DEFAULT_MODEL
 
-        # the default model under another spelling is the same model
+        # the default model under another spelling is the same model; the tuned MiniLM
+        # made from it is another one
         assert choose_model(store, "sentence-transformers/all-MiniLM-L6-v2") == DEFAULT_MODEL
         assert choose_model(store, None) == DEFAULT_MODEL
+        with pytest.raises(ClaimsError, match=DEFAULT_MODEL):
+            choose_model(store, "echoscope-claims-minilm")
         # after a reset the store may be rebuilt with another model
         reset(store)
         assert store.count("claim_vectors") == 0
@@ -627,3 +630,69 @@ def test_hostile_documents_and_empty_queries(tmp_path, embedder):
         for empty in ("", "   \n\t "):
             with pytest.raises(ClaimsError, match="empty"):
                 tracer.trace(empty)
+
+
+# --- the tuned claims model -----------------------------------------------------------------
+
+
+def test_tuned_model_is_the_base_with_its_shipped_parameters(embedder):
+    from echoscope.detect.claims import tuned
+
+    base = embedder
+    assert base.name == DEFAULT_MODEL == BASE_MODEL
+    info = tuned.meta()
+    assert info["base"] == BASE_MODEL and info["parameters"] > 0
+    tuned_e = Embedder("echoscope-claims-minilm")
+    assert tuned_e.name == tuned.TUNED_MODEL and tuned_e.dim == base.dim
+    # only biases and LayerNorm scales differ, and every one of them is the shipped value
+    tuned_params = dict(tuned_e._model.named_parameters())
+    with np.load(tuned.params_path()) as data:
+        shipped = {n: data[n] for n in data.files if n != "__meta__"}
+    changed = 0
+    for name, param in base._model.named_parameters():
+        mine = tuned_params[name].detach().numpy()
+        if name in shipped:
+            assert tuned.tunable(name)
+            assert np.array_equal(mine, shipped[name])
+            changed += not np.array_equal(mine, param.detach().numpy())
+        else:
+            assert np.array_equal(mine, param.detach().numpy()), name
+    assert changed > len(shipped) // 2
+    # the tuned model still reads sentences like the base, but not identically
+    texts = [
+        "The mayor said the bridge will close for repairs in March.",
+        "Vaccines cause autism, claims a viral post.",
+    ]
+    cos = np.sum(tuned_e.encode(texts) * base.encode(texts), axis=1)
+    assert np.all(cos > 0.8) and np.all(cos < 0.9999)
+
+
+def test_tuned_parameters_refuse_other_base_weights(embedder, tmp_path):
+    import torch
+
+    from echoscope.detect.claims import tuned
+
+    model = Embedder(BASE_MODEL)._model  # a fresh copy: the fixture's stays untouched
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("word_embeddings.weight"):
+                param[0, 0] += 1.0
+    with pytest.raises(tuned.TunedModelError, match="other base weights"):
+        tuned.apply(model)
+    with pytest.raises(tuned.TunedModelError, match="missing"):
+        tuned.apply(model, tmp_path / "absent.npz")
+
+
+def test_each_model_gets_its_own_matcher(tmp_path):
+    from echoscope.detect.claims.tuned import TUNED_MODEL
+
+    tuned_m = load_matcher(model=TUNED_MODEL)
+    base_m = load_matcher(model=BASE_MODEL)
+    assert tuned_m.model == TUNED_MODEL and base_m.model == BASE_MODEL == DEFAULT_MODEL
+    assert (tuned_m.w_semantic, tuned_m.same) != (base_m.w_semantic, base_m.same)
+    # a model without weights of its own gets the default model's
+    assert load_matcher(model="some/other-model") == base_m == load_matcher()
+    # a single-matcher file still loads
+    one = tmp_path / "m.json"
+    one.write_text(json.dumps({**base_m.as_dict(), "note": "extra keys are ignored"}))
+    assert load_matcher(str(one)) == base_m

@@ -97,7 +97,7 @@ class ClaimTracer:
         self.model = choose_model(store, model if embedder is None else embedder.name)
         self.embedder = embedder or Embedder(self.model)
         self.index = open_index(store, self.model, int(built["dim"]))
-        self.matcher = matcher or load_matcher()
+        self.matcher = matcher or load_matcher(model=self.model)
 
     def sentence(self, doc_id: str, n: int) -> str:
         """Sentence ``n`` (from 0) of a document, as split by the claims stage."""

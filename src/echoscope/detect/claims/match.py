@@ -64,8 +64,13 @@ class Matcher:
         }
 
 
-def load_matcher(path: str | None = None) -> Matcher:
-    """The shipped weights and thresholds, or those in a JSON file."""
+def load_matcher(path: str | None = None, model: str | None = None) -> Matcher:
+    """Weights and thresholds from a JSON file, or the shipped ones fitted for ``model``.
+
+    The shipped file holds one matcher per model it was fitted with (the scores of two
+    models are on different scales); a model without its own gets the first, fitted for
+    the default model.
+    """
     if path:
         with open(path, encoding="utf-8") as fh:
             raw = json.load(fh)
@@ -73,4 +78,6 @@ def load_matcher(path: str | None = None) -> Matcher:
         raw = json.loads(
             resources.files("echoscope.detect.claims").joinpath("data/matcher.json").read_text()
         )
-    return Matcher(**{k: raw[k] for k in Matcher.__dataclass_fields__ if k in raw})
+    options = raw.get("matchers", [raw])
+    chosen = next((m for m in options if model and m.get("model") == model), options[0])
+    return Matcher(**{k: chosen[k] for k in Matcher.__dataclass_fields__ if k in chosen})

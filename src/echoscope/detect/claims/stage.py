@@ -402,7 +402,13 @@ def run_claims(
         t = time.perf_counter()
         linked = int(built.get("linked_rows", "0"))
         _link(
-            store, index, matcher or load_matcher(), min(before, linked), params, summary, progress
+            store,
+            index,
+            matcher or load_matcher(model=model),
+            min(before, linked),
+            params,
+            summary,
+            progress,
         )
         _set_state(store, "linked_rows", str(len(index)))
         summary.clusters = build_clusters(store)
