@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from echoscope import __version__
 from echoscope.store import Store
@@ -17,6 +18,9 @@ from echoscope.store import Store
 EXCERPT = 280
 MAX_ROWS = 2000
 MAX_LINKS = 200
+CLAIM_CLUSTERS = 20  # claim clusters shown, most widely stated first
+CLAIM_DOCS = 50  # documents shown per claim cluster
+CLAIM_CHARS = 400  # longest sentence shown; the rest is cut with an ellipsis
 
 _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;color:#1d1d1f;padding:0 1rem}
@@ -65,6 +69,7 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
     # Findings first (who copied whom, what was copied), then the inventory.
     parts.extend(_cascade_section(store))
     parts.extend(_reuse_section(store))
+    parts.extend(_claims_section(store))
     parts.append("<h2>Sources</h2><table><tr><th>source</th><th class='num'>documents</th></tr>")
     for name, n in list(stats["sources"].items())[:200]:
         parts.append(f"<tr><td>{_e(name)}</td><td class='num'>{n:,}</td></tr>")
@@ -206,6 +211,169 @@ def _reuse_section(store: Store) -> list[str]:
             )
         parts.append("</table>")
     return parts
+
+
+# One query for the whole section. Documents per cluster are counted in a hash aggregate
+# and only the top clusters are expanded. A cluster joins sentences by chains of matches,
+# so its ends can state different things; each cluster is therefore anchored on its
+# central sentence (the one matched by the most documents), and each document shows its
+# sentence that matches that one best ("direct"), or else its best match in the cluster.
+# Sentences are cut in SQL, so a huge "sentence" is never read whole.
+_CLAIMS_SQL = """
+WITH sizes AS (
+    SELECT c.cluster_id, count(DISTINCT s.seq) AS docs
+    FROM claim_clusters c JOIN claim_sentences s ON s.row = c.row
+    GROUP BY c.cluster_id HAVING count(DISTINCT s.seq) >= 2
+), top AS (
+    SELECT cluster_id, docs, count(*) OVER () AS total FROM sizes
+    ORDER BY docs DESC, cluster_id LIMIT ?
+), members AS (
+    SELECT t.cluster_id, t.docs, t.total, c.row, c.score
+    FROM top t JOIN claim_clusters c ON c.cluster_id = t.cluster_id
+), edges AS (
+    SELECT row_a AS r, row_b AS o, score FROM claim_links
+    WHERE status = ? AND row_a IN (SELECT row FROM members)
+    UNION ALL
+    SELECT row_b, row_a, score FROM claim_links
+    WHERE status = ? AND row_b IN (SELECT row FROM members)
+    UNION ALL
+    SELECT row, row, 1.0 FROM members
+), central AS (
+    SELECT m.cluster_id, m.row AS central
+    FROM members m JOIN edges e ON e.r = m.row JOIN claim_sentences s ON s.row = e.o
+    GROUP BY m.cluster_id, m.row
+    QUALIFY row_number() OVER (
+        PARTITION BY m.cluster_id ORDER BY count(DISTINCT s.seq) DESC, m.row
+    ) = 1
+), per_doc AS (
+    SELECT m.cluster_id, m.docs, m.total, s.seq, s."begin", s."end",
+        e.score IS NOT NULL AS direct, coalesce(e.score, m.score) AS score
+    FROM members m JOIN central k ON k.cluster_id = m.cluster_id
+    JOIN claim_sentences s ON s.row = m.row
+    LEFT JOIN edges e ON e.r = k.central AND e.o = m.row
+    QUALIFY row_number() OVER (
+        PARTITION BY m.cluster_id, s.seq
+        ORDER BY e.score IS NULL, e.score DESC, m.score DESC, s.idx
+    ) = 1
+)
+SELECT p.cluster_id, p.docs, p.total, d.id, d.source, d.published_at, d.time_precision, d.url,
+    substr(d.text, p."begin" + 1, least(p."end" - p."begin", ? + 1)) AS sentence,
+    p.score, p.direct
+FROM per_doc p JOIN documents d ON d.seq = p.seq
+QUALIFY row_number() OVER (
+    PARTITION BY p.cluster_id ORDER BY d.published_at NULLS LAST, p.score DESC, d.id
+) <= ?
+ORDER BY p.docs DESC, p.cluster_id, d.published_at NULLS LAST, p.score DESC, d.id
+"""
+
+
+class _ClaimRow(NamedTuple):
+    """One document stating a claim, as _CLAIMS_SQL returns it."""
+
+    cluster_id: int
+    docs: int  # documents stating the cluster's claim
+    total: int  # clusters stated in two or more documents
+    doc_id: str
+    source: str | None
+    published_at: datetime | None
+    precision: str
+    url: str | None
+    sentence: str
+    score: float
+    direct: bool  # matches the cluster's central sentence itself
+
+
+def _claims_section(store: Store) -> list[str]:
+    """The same claim in other words across documents, earliest first, so a reader sees
+    who stated it before whom even where no text was copied."""
+    from echoscope.detect.claims.match import SAME
+    from echoscope.trace.time import PRECISION_WIDTH
+
+    rows = [
+        _ClaimRow(*r)
+        for r in store.con.execute(
+            _CLAIMS_SQL, [CLAIM_CLUSTERS, SAME, SAME, CLAIM_CHARS, CLAIM_DOCS]
+        ).fetchall()
+    ]
+    if not rows:
+        if not store.count("claim_sentences"):
+            return []  # the claims stage has not run: nothing to say
+        return ["<h2>Claims</h2><p class='muted'>No claim is stated in more than one document.</p>"]
+    clusters: dict[int, list[_ClaimRow]] = {}
+    for row in rows:
+        clusters.setdefault(row.cluster_id, []).append(row)
+    total = rows[0].total
+    parts = [
+        "<h2>Claims</h2><p class='muted'>The same claim in other words: for each claim, every "
+        "document stating it in publication order (UTC), with the sentence as written and how "
+        "surely it states the claim (score). 'first' is the earliest; 'first?' means another "
+        "document's time cannot be told apart from it. 'related' documents match the claim "
+        "only through other sentences of the group.</p>"
+    ]
+    if total > len(clusters):
+        parts.append(
+            f"<p class='muted'>The {len(clusters)} claims stated by the most documents are shown; "
+            f"{total - len(clusters):,} more are stated in two or more documents.</p>"
+        )
+    for members in clusters.values():
+        cluster_id, docs = members[0].cluster_id, members[0].docs
+        dated = [m for m in members if m.published_at is not None]
+        # as `echoscope trace`: the earliest document stating the claim itself, if any
+        pool = [m for m in dated if m.direct] or dated
+        first = pool[0] if pool else None
+        ties: list[str] = []
+        if first is not None:
+            # a document whose time starts before the first one's time interval ends may
+            # have come first
+            first_end = first.published_at + PRECISION_WIDTH.get(first.precision, timedelta(0))
+            ties = sorted({m.doc_id for m in pool[1:] if m.published_at < first_end})
+        certain = first is not None and not ties and first.precision in PRECISION_WIDTH
+        heading = (first or members[0]).sentence
+        parts.append(
+            f"<h3>Claim {cluster_id}: “{_e(_bounded(heading))}”</h3>"
+            f"<p class='muted'>stated in {docs:,} documents"
+            + (f"; the earliest {len(members)} are shown" if docs > len(members) else "")
+            + "</p><table><tr><th></th><th>published</th><th>source</th><th>document</th>"
+            "<th>sentence</th><th class='num'>score</th></tr>"
+        )
+        for m in members:
+            if m is first:
+                mark = "first" if certain else "first?"
+            elif m.doc_id in ties:
+                mark = "same time"
+            else:
+                mark = "" if m.direct else "related"
+            tag = f"<span class='tag'>{_e(mark)}</span>" if mark else ""
+            # the URL as text only: a link target would be content inside an attribute
+            where = (
+                f"<br><span class='muted'>{_e(m.url)}</span>" if m.url and m.url != m.doc_id else ""
+            )
+            parts.append(
+                f"<tr><td>{tag}</td>"
+                f"<td>{_e(_format_time(m.published_at, m.precision))}<br>"
+                f"<span class='muted'>{_e(m.precision)}</span></td><td>{_e(m.source)}</td>"
+                f"<td><code>{_e(m.doc_id)}</code>{where}</td>"
+                f"<td class='excerpt'>{_e(_bounded(m.sentence))}</td>"
+                f"<td class='num'>{m.score:.2f}</td></tr>"
+            )
+        parts.append("</table>")
+        if first is not None and not certain:
+            why = (
+                f"cannot be told apart from: {', '.join(ties)}"
+                if ties
+                else "is not known precisely"
+            )
+            parts.append(
+                f"<p class='muted'>first: <code>{_e(first.doc_id)}</code>, but its time "
+                f"({_e(first.precision)} precision) {_e(why)}.</p>"
+            )
+    return parts
+
+
+def _bounded(text: str | None) -> str:
+    """Cut at CLAIM_CHARS, so one run-on sentence cannot swamp the page."""
+    text = text or ""
+    return text if len(text) <= CLAIM_CHARS else text[:CLAIM_CHARS].rstrip() + "…"
 
 
 def _format_time(value: datetime | None, precision: str) -> str:
