@@ -5,6 +5,7 @@ import json
 import random
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from echoscope.detect.coordination.actions import actions, canonical_url
@@ -106,6 +107,31 @@ def test_window_edges_inclusive_midnight_and_time_zones(store, tmp_path):
     assert len(edges) == 1 and edges["items"].iloc[0] == 2  # the 60 s pair and the zone pair
 
 
+@pytest.mark.parametrize("window", [0, 0.5, 1, 59.5, 60, 3600])
+def test_edges_match_brute_force_pairing_on_viral_items(store, window):
+    """The bucketed join finds exactly the pairs within the window, including on items
+    posted hundreds of times and at exact window distances."""
+    rng = random.Random(5)
+    rows = []
+    for i in range(1500):
+        item = f"viral{rng.randrange(3)}" if i % 3 else f"item{rng.randrange(400)}"
+        t = 1_700_000_000 + rng.randrange(0, 20_000) + rng.choice([0, 0.5, 59.5, 60])
+        rows.append({"seq": i, "actor": f"u{rng.randrange(40)}", "t": float(t), "item": item})
+    acts = pd.DataFrame(rows)
+    expected: dict[tuple[str, str], set[str]] = {}
+    for item, group in acts.groupby("item"):
+        recs = list(zip(group["actor"], group["t"], strict=True))
+        for a, ta in recs:
+            for b, tb in recs:
+                if a < b and abs(ta - tb) <= window:
+                    expected.setdefault((a, b), set()).add(item)
+    edges = co_action_edges(store, acts, window_s=window, min_repeat=1)
+    got = dict(
+        zip(zip(edges["actor_a"], edges["actor_b"], strict=True), edges["items"], strict=True)
+    )
+    assert got == {k: len(v) for k, v in expected.items()} and got
+
+
 def test_hashtag_sets_reposts_and_similar(store, tmp_path):
     t = datetime(2024, 3, 1, 12, 0, 0)
     rows = [
@@ -185,6 +211,31 @@ def test_vectorised_canonical_urls_agree_with_the_reference():
         "https://user@ex.com/p",
     ]
     assert canonical_urls(pd.Series(urls)).tolist() == [canonical_url(u) for u in urls]
+
+
+def test_plain_url_shortcut_agrees_with_the_parser():
+    from echoscope.urls import _canonical_parsed
+
+    urls = [
+        "https://t.co/sK2FOybVOx",
+        "HTTPS://WWW.EXAMPLE.COM/STORY/",
+        "www.Ex.com",
+        "https://www.",
+        "https://t",
+        "ex.com//a//",
+        "ex.com/a://b",
+        "Ex.com/a://b",
+        "https:/ex.com/a",
+        "http://./x",
+        "http://ex.com/a\x01b",
+        "http://ex.com/a\tb",
+        "http://ex.com:8080/a",
+        "ftp://Ex.com/a/",
+        "http://Ex.com/caf\u00e9/",
+        "http://b\u00fccher.Example/x",
+    ]
+    for url in urls:
+        assert canonical_url(url) == _canonical_parsed(url.strip()), url
 
 
 def _mixed_corpus(tmp_path, store):
@@ -334,3 +385,163 @@ def test_co_claim_links_accounts_pushing_one_claim_in_different_words(store, tmp
     edges = co_action_edges(store, acts, window_s=600, min_repeat=2)
     assert set(edges["actor_a"]) | set(edges["actor_b"]) == set(group)
     assert len(edges) == 3 and (edges["items"] == 3).all()
+
+
+def _link_corpus(tmp_path, store):
+    """Two accounts share the same two articles within seconds, each written its own way
+    (tracking parameters, 'www.', a fragment, a trailing slash); a third shares others."""
+    t = datetime(2024, 7, 1, 9, 0, 0)
+    rows = [
+        _post(
+            1,
+            "acct_a",
+            t,
+            "Read this",
+            links=["https://www.Example.com/story-1/?utm_source=tw&utm_medium=social"],
+        ),
+        _post(
+            2,
+            "acct_b",
+            t + timedelta(seconds=20),
+            "Must read",
+            links=["http://example.com/story-1#comments"],
+        ),
+        _post(
+            3,
+            "acct_a",
+            t + timedelta(hours=2),
+            "And this",
+            links=[
+                "https://example.com/story-2?id=9&fbclid=XYZ",
+                "https://www.example.com/story-2/?id=9",
+            ],
+        ),
+        _post(
+            4,
+            "acct_b",
+            t + timedelta(hours=2, seconds=15),
+            "Also https://example.com/story-2?id=9#top",
+        ),
+        _post(
+            5,
+            "acct_c",
+            t + timedelta(seconds=5),
+            "Other",
+            links=["https://example.com/story-1?id=3"],
+        ),
+        _post(6, "acct_c", t + timedelta(hours=2, seconds=5), "No link here"),
+    ]
+    ingest(store, [str(_write(tmp_path, rows, "links.jsonl"))])
+
+
+def test_canonical_links_are_stored_at_ingest(store, tmp_path):
+    from echoscope.urls import canonical_links
+
+    _link_corpus(tmp_path, store)
+    rows = store.con.execute(
+        "SELECT id, links, canonical_links FROM documents ORDER BY seq"
+    ).fetchall()
+    for _, links, stored in rows:  # each link's canonical form, once, in first-seen order
+        assert stored == list(dict.fromkeys(canonical_url(u) for u in links or []))
+        assert stored == canonical_links(links)
+    by_id = {doc_id: stored for doc_id, _, stored in rows}
+    assert by_id["p1"] == by_id["p2"] == ["example.com/story-1"]
+    assert by_id["p3"] == by_id["p4"] == ["example.com/story-2?id=9"]  # two links, one item
+    assert (
+        by_id["p5"] == ["example.com/story-1?id=3"] and by_id["p6"] == []
+    )  # [], not NULL: NULL means "not computed"
+    # a derived column: left out of exports, recomputed when the export is read back
+    out = tmp_path / "docs.parquet"
+    store.export_documents(out, "parquet")
+    store.export_documents(tmp_path / "docs.csv", "csv")
+    assert "canonical_links" not in (tmp_path / "docs.csv").read_text().splitlines()[0]
+    from echoscope.store import Store
+
+    with Store(tmp_path / "imported.duckdb") as other:
+        ingest(other, [str(out)])
+        again = other.con.execute("SELECT id, canonical_links FROM documents").fetchall()
+    assert dict(again) == by_id
+
+
+def test_tracking_www_and_fragment_variants_link_accounts_on_co_link(store, tmp_path):
+    _link_corpus(tmp_path, store)
+    acts = actions(store, "co-link")
+    assert set(acts["item"]) == {
+        "example.com/story-1",
+        "example.com/story-2?id=9",
+        "example.com/story-1?id=3",
+    }
+    assert not acts.duplicated(["seq", "item"]).any()
+    assert (acts["label"] == acts["item"]).all()
+    edges = co_action_edges(store, acts, window_s=60, min_repeat=2)
+    assert set(zip(edges["actor_a"], edges["actor_b"], strict=True)) == {("acct_a", "acct_b")}
+    assert edges["items"].tolist() == [2]
+    # the raw strings alone would link nobody
+    raw = store.con.execute(
+        "SELECT d.seq, d.source AS actor, epoch(d.published_at) AS t, unnest(d.links) AS item "
+        "FROM documents d"
+    ).df()
+    assert co_action_edges(store, raw, window_s=60, min_repeat=1).empty
+
+
+def test_store_from_before_canonical_links_is_filled_with_the_same_edges(tmp_path):
+    from echoscope.store import Store
+
+    path = tmp_path / "old.duckdb"
+    with Store(path) as store:
+        _link_corpus(tmp_path, store)
+        fresh = actions(store, "co-link")
+        fresh_edges = co_action_edges(store, fresh, window_s=60, min_repeat=1)
+        assert len(fresh_edges) == 1
+        # rows written without the column (an older echoscope): filled lazily, in batches
+        store.con.execute("UPDATE documents SET canonical_links = NULL")
+        assert store.missing_canonical_links() == 6
+        assert store.fill_canonical_links(batch_docs=4) == 6
+        assert store.missing_canonical_links() == 0
+        store.con.execute("UPDATE documents SET canonical_links = NULL")
+        pd.testing.assert_frame_equal(actions(store, "co-link"), fresh)  # fills, then reads
+        assert store.missing_canonical_links() == 0
+        # a store made before the column existed
+        store.con.execute("ALTER TABLE documents DROP COLUMN canonical_links")
+    with Store(path, read_only=True) as store:  # cannot be saved: computed in memory
+        assert store.missing_canonical_links() == 6
+        acts = actions(store, "co-link")
+        pd.testing.assert_frame_equal(acts, fresh, check_dtype=False)
+        pd.testing.assert_frame_equal(
+            co_action_edges(store, acts, window_s=60, min_repeat=1), fresh_edges
+        )
+        assert store.missing_canonical_links() == 6
+    with Store(path) as store:  # the first writable open adds and fills the column
+        assert store.missing_canonical_links() == 0
+        stored = store.con.execute(
+            "SELECT id, canonical_links FROM documents WHERE canonical_links IS NOT NULL"
+        ).fetchall()
+        assert dict(stored)["p4"] == ["example.com/story-2?id=9"]
+        pd.testing.assert_frame_equal(actions(store, "co-link"), fresh)
+        # one row as an older echoscope would have added it, then read without writing
+        store.con.execute("UPDATE documents SET canonical_links = NULL WHERE id = 'p4'")
+    with Store(path, read_only=True) as store:
+        assert store.missing_canonical_links() == 1
+
+        def by_seq(frame):  # DuckDB moved the updated row to the end of the table
+            return frame.sort_values(["seq", "item"]).reset_index(drop=True)
+
+        pd.testing.assert_frame_equal(
+            by_seq(actions(store, "co-link")), by_seq(fresh), check_dtype=False
+        )
+
+
+def test_malformed_links_never_stop_ingest(store, tmp_path):
+    bad = ["http://ex.com:abc/x", "http://ex.com:99999/", "http://[::1/x", "https://", "  "]
+    assert [canonical_url(u) for u in bad] == [
+        "ex.com:abc/x",
+        "ex.com:99999",
+        "http://[::1/x",
+        "",
+        "",
+    ]
+    t = datetime(2024, 7, 1, 9, 0, 0)
+    ingest(store, [str(_write(tmp_path, [_post(1, "a", t, "x", links=bad)], "bad.jsonl"))])
+    stored = store.con.execute("SELECT canonical_links FROM documents").fetchall()[0][0]
+    assert set(stored) <= {canonical_url(u) for u in bad}
+    assert len(actions(store, "co-link")) == len(stored)

@@ -3,6 +3,10 @@
 One file, no server. Writes go in one transaction per batch, so an interrupted ingest
 leaves whole batches behind and the next run (which skips ids already stored) completes
 it. Only one process may write at a time; DuckDB's file lock enforces that.
+
+Derived columns (``canonical_links``) are computed when a document is written. A store
+made before such a column existed gains it on its next writable open, which fills it in
+bounded batches and commits each batch; see ``Store.fill_canonical_links``.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import duckdb
 
 from echoscope import __version__
 from echoscope.model import Document, Reject
-from echoscope.store.schema import DOCUMENT_COLUMNS, SCHEMA_VERSION, TABLES
+from echoscope.store.schema import DOCUMENT_COLUMNS, MIGRATIONS, SCHEMA_VERSION, TABLES
+from echoscope.urls import canonical_links
 
 DEFAULT_DB = "echoscope.duckdb"
 RAW_KEEP_BYTES = 1024 * 1024
+FILL_BATCH_DOCS = 50_000  # documents per transaction when filling a derived column
 
 
 COPY_OPTIONS = {
@@ -103,6 +109,8 @@ class Store:
         if not read_only:
             self._init_schema()
         self._check_version()
+        if not read_only:
+            self._migrate()
 
     # -- lifecycle ------------------------------------------------------------------
     def __enter__(self) -> Store:
@@ -131,6 +139,12 @@ class Store:
                 "INSERT INTO meta VALUES ('schema_version', ?), ('created_by', ?)",
                 [str(SCHEMA_VERSION), f"echoscope {__version__}"],
             )
+
+    def _migrate(self) -> None:
+        """Bring a store made by an older echoscope up to date in place (idempotent)."""
+        for ddl in MIGRATIONS:
+            self.con.execute(ddl)
+        self.fill_canonical_links()
 
     def _check_version(self) -> None:
         try:
@@ -234,6 +248,9 @@ class Store:
                         "text": pa.array([d.text for d in docs], pa.large_string()),
                         "language": pa.array([d.language for d in docs], pa.string()),
                         "links": pa.array([d.links or None for d in docs], pa.list_(pa.string())),
+                        "canonical_links": pa.array(
+                            [canonical_links(d.links) for d in docs], pa.list_(pa.string())
+                        ),
                         "parent_id": pa.array([d.parent_id for d in docs], pa.string()),
                         "content_hash": pa.array([d.content_hash for d in docs], pa.string()),
                         "metadata": pa.array([_meta_json(d.metadata) for d in docs], pa.string()),
@@ -249,7 +266,7 @@ class Store:
                         SELECT ? + row_number() OVER (ORDER BY ord) - 1,
                                id, source, url, published_at, time_source, time_precision, title,
                                text, language, links, parent_id, content_hash, metadata, origin,
-                               ?, ?
+                               ?, ?, canonical_links
                         FROM (
                             SELECT * FROM _batch b
                             WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = b.id)
@@ -290,6 +307,68 @@ class Store:
                     ],
                 )
         return int(stored)
+
+    def missing_canonical_links(self) -> int:
+        """Documents whose ``canonical_links`` is not computed (every document of a store
+        from before the column, opened read-only); 0 in a store this version has opened
+        for writing, unless an older echoscope has written to it since."""
+        sql = "SELECT count(*) FROM documents"
+        if self.has_column("documents", "canonical_links"):
+            sql += " WHERE canonical_links IS NULL"
+        return int(self.con.execute(sql).fetchall()[0][0])
+
+    def fill_canonical_links(self, batch_docs: int = FILL_BATCH_DOCS) -> int:
+        """Compute ``canonical_links`` where it is missing (a store from an older echoscope,
+        or rows an older version wrote), ``batch_docs`` documents per committed transaction
+        so memory stays bounded and an interruption keeps the batches done; return how
+        many documents were filled. Needs a writable store."""
+        import pyarrow as pa
+
+        span = self.con.execute(
+            "SELECT min(seq), max(seq) FROM documents WHERE canonical_links IS NULL"
+        ).fetchall()[0]
+        if span[0] is None:
+            return 0
+        filled = 0
+        # windows of seq (dense, so at most batch_docs rows each) let DuckDB skip row groups
+        for lo in range(int(span[0]), int(span[1]) + 1, batch_docs):
+            rows = self.con.execute(
+                "SELECT seq, links FROM documents WHERE canonical_links IS NULL "
+                "AND seq >= ? AND seq < ? ORDER BY seq",
+                [lo, lo + batch_docs],
+            ).fetchall()
+            if not rows:
+                continue
+            batch = pa.table(
+                {
+                    "seq": pa.array([r[0] for r in rows], pa.int64()),
+                    "canonical_links": pa.array(
+                        [canonical_links(r[1]) for r in rows], pa.list_(pa.string())
+                    ),
+                }
+            )
+            with self.transaction():
+                self.con.register("_canon", batch)
+                try:
+                    self.con.execute(
+                        "UPDATE documents SET canonical_links = c.canonical_links "
+                        "FROM _canon c WHERE documents.seq = c.seq"
+                    )
+                finally:
+                    self.con.unregister("_canon")
+            filled += len(rows)
+        return filled
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether the store has this column (an older store may lack a newer one)."""
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = 'main' "
+                "AND table_name = ? AND column_name = ?",
+                [table, column],
+            ).fetchall()[0][0]
+        )
 
     # -- reading --------------------------------------------------------------------
     def count(self, table: str) -> int:
@@ -393,11 +472,15 @@ class Store:
         fmt = fmt.lower()
         if fmt not in COPY_OPTIONS:
             raise StoreError(f"unknown export format {fmt!r}; use parquet, jsonl or csv")
+        # canonical_links is derived from links: left out, and recomputed on import
+        derived = ", canonical_links" if self.has_column("documents", "canonical_links") else ""
         if fmt == "csv":
             select = (
-                "SELECT * EXCLUDE (links), array_to_string(links, ' ') AS links "
+                f"SELECT * EXCLUDE (links{derived}), array_to_string(links, ' ') AS links "
                 "FROM documents ORDER BY seq"
             )
+        elif derived:
+            select = "SELECT * EXCLUDE (canonical_links) FROM documents ORDER BY seq"
         else:
             select = "SELECT * FROM documents ORDER BY seq"
         self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({COPY_OPTIONS[fmt]})")
@@ -434,7 +517,7 @@ class Store:
                        {col("parent_id", "NULL")},
                        {col("content_hash", "md5(coalesce(CAST(text AS VARCHAR), ''))")},
                        {"CAST(metadata AS VARCHAR)" if "metadata" in cols else "NULL"}, {col("origin", f"'{_quote(str(path))}'")},
-                       ?, ?
+                       ?, ?, NULL
                 FROM (
                     SELECT * FROM {src} s
                     WHERE s.id IS NOT NULL
@@ -444,6 +527,8 @@ class Store:
                 """,
                 [first, run_id, _now()],
             ).fetchall()[0][0]
+        # computed here, never taken from the file, so it always matches this version
+        self.fill_canonical_links()
         return total, int(stored)
 
 

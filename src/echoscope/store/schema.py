@@ -48,7 +48,8 @@ TABLES = [
         metadata VARCHAR,                  -- JSON object
         origin VARCHAR,
         run_id BIGINT,
-        ingested_at TIMESTAMP NOT NULL
+        ingested_at TIMESTAMP NOT NULL,
+        canonical_links VARCHAR[]          -- co-link items, see MIGRATIONS
     )
     """,
     """
@@ -149,6 +150,17 @@ TABLES += [
     """,
 ]
 
+# Columns added after stores already existed: run on every writable open, so an older
+# store gains them in place (then ``Store`` fills what they derive from earlier columns).
+# ``canonical_links`` is ``echoscope.urls.canonical_links(links)``: the canonical form of
+# each link, each once, in first-seen order ([] for a document without links, so NULL
+# always means "not computed yet": a store or rows from an older echoscope). It is
+# computed in Python when a document is written, so co-link networks need no per-link
+# work; it is last in ``documents`` so new and migrated stores have one column order.
+MIGRATIONS = [
+    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS canonical_links VARCHAR[]",
+]
+
 DOCUMENT_COLUMNS = [
     "seq",
     "id",
@@ -167,4 +179,5 @@ DOCUMENT_COLUMNS = [
     "origin",
     "run_id",
     "ingested_at",
+    "canonical_links",
 ]

@@ -1,9 +1,10 @@
 """Co-action networks: two actors are linked when they act on the same item within a time
 window, weighted by the number of distinct items they did that for.
 
-The pairing is a range join in DuckDB (same item, |t_a - t_b| <= window), so a viral
-item with thousands of posts only pairs posts that are close in time. Each edge keeps the
-evidence: the items, how often each actor went first, and the median delay.
+The pairing is a range join in DuckDB (same item, |t_a - t_b| <= window) on time
+buckets, so a viral item with thousands of posts only pairs posts that are close in
+time. Each edge keeps the evidence: the items, how often each actor went first, and the
+median delay.
 """
 
 from __future__ import annotations
@@ -28,10 +29,18 @@ def co_action_edges(
     try:
         edges = con.execute(
             """
-            WITH pairs AS (
+            WITH shared AS (  -- an item acted on once can pair with nothing
+                SELECT actor, item, t, floor(t / ?) AS bucket FROM _acts
+                WHERE item IN (SELECT item FROM _acts GROUP BY item HAVING count(*) > 1)
+            ),
+            near AS (  -- each action also in the buckets either side of its own
+                SELECT actor, item, t, bucket + d AS bucket
+                FROM shared, (VALUES (-1), (0), (1)) AS shift(d)
+            ),
+            pairs AS (
                 SELECT x.actor AS actor_a, y.actor AS actor_b, x.item, x.t AS ta, y.t AS tb
-                FROM _acts x JOIN _acts y
-                  ON x.item = y.item AND x.actor < y.actor
+                FROM near x JOIN shared y
+                  ON x.item = y.item AND x.bucket = y.bucket AND x.actor < y.actor
                  AND y.t >= x.t - ? AND y.t <= x.t + ?
             ),
             per_item AS (  -- one row per actor pair and item: their closest posts
@@ -46,11 +55,19 @@ def co_action_edges(
             HAVING count(*) >= ?
             ORDER BY items DESC, actor_a, actor_b
             """,
-            [float(window_s), float(window_s), int(min_repeat)],
+            [_bucket_width(window_s), float(window_s), float(window_s), int(min_repeat)],
         ).df()
     finally:
         con.unregister("_acts")
     return edges
+
+
+def _bucket_width(window_s: float) -> float:
+    """Time buckets a little wider than the window: two actions within the window are
+    then always in the same or neighbouring buckets (whatever the rounding), so the join
+    pairs an item's actions only with those near in time, not all of them. A viral link
+    posted thousands of times would otherwise make millions of candidate pairs."""
+    return max(float(window_s), 1.0) * 1.001
 
 
 def auto_window(
