@@ -313,6 +313,8 @@ def test_cli_coordination_on_demo_finds_the_scenario_accounts(tmp_path):
     data = json.loads(res.stdout)
     assert [sorted(g["members"]) for g in data["groups"]] == [sorted(truth["accounts"])]
     assert not set(truth["organic"]) & set(data["groups"][0]["members"])
+    top_edges = data["groups"][0]["top_edges"]
+    assert top_edges and all({"leader", "follower", "lead_share"} <= set(e) for e in top_edges)
     ET.parse(tmp_path / "net.gexf")
     for ext in ("graphml", "csv"):
         res = runner.invoke(
@@ -545,3 +547,280 @@ def test_malformed_links_never_stop_ingest(store, tmp_path):
     stored = store.con.execute("SELECT canonical_links FROM documents").fetchall()[0][0]
     assert set(stored) <= {canonical_url(u) for u in bad}
     assert len(actions(store, "co-link")) == len(stored)
+
+
+# -- who leads whom -------------------------------------------------------------------
+
+HOSTILE = "<b>&\"'lead"  # account names are hostile input: markup, quotes, ampersands
+
+
+def _acts(posts: list[tuple[str, str, float]]) -> pd.DataFrame:
+    """(actor, item, t) rows as ``actions()`` would give them."""
+    return pd.DataFrame(
+        [{"seq": i, "actor": a, "item": it, "t": float(t)} for i, (a, it, t) in enumerate(posts)]
+    )
+
+
+def _edge(edges: pd.DataFrame, a: str, b: str) -> pd.Series:
+    pair = sorted([a, b])
+    hit = edges[(edges["actor_a"] == pair[0]) & (edges["actor_b"] == pair[1])]
+    assert len(hit) == 1, (a, b)
+    return hit.iloc[0]
+
+
+def _leader_corpus() -> pd.DataFrame:
+    """Three planted pairs, each on its own items, an hour apart:
+    - alpha always 10-30 s before beta (alpha < beta: the leader is actor_a);
+    - zed always 10-30 s before amy (amy < zed: the leader is actor_b);
+    - cat and dog take turns going first;
+    - eve and fay always post at the same second (ties)."""
+    posts: list[tuple[str, str, float]] = []
+    t0 = 1_700_000_000.0
+    for k, delay in enumerate([10, 15, 20, 25, 30]):
+        posts += [("alpha", f"ab{k}", t0 + 3600 * k), ("beta", f"ab{k}", t0 + 3600 * k + delay)]
+        posts += [("zed", f"za{k}", t0 + 3600 * k), ("amy", f"za{k}", t0 + 3600 * k + delay)]
+    for k in range(6):
+        first, second = ("cat", "dog") if k % 2 else ("dog", "cat")
+        posts += [(first, f"cd{k}", t0 + 3600 * k), (second, f"cd{k}", t0 + 3600 * k + 20)]
+    for k in range(4):
+        posts += [("eve", f"ef{k}", t0 + 3600 * k), ("fay", f"ef{k}", t0 + 3600 * k)]
+    return _acts(posts)
+
+
+def test_consistent_leader_is_the_actor_that_acts_first(store):
+    edges = co_action_edges(store, _leader_corpus(), window_s=60, min_repeat=2)
+    ab = _edge(edges, "alpha", "beta")
+    # a_first counts the items actor_a ("alpha") acted on first
+    assert (ab["a_first"], ab["b_first"]) == (5, 0)
+    assert (ab["leader"], ab["follower"], ab["lead_share"]) == ("alpha", "beta", 1.0)
+    za = _edge(edges, "zed", "amy")
+    assert (za["actor_a"], za["a_first"], za["b_first"]) == ("amy", 0, 5)
+    assert (za["leader"], za["follower"], za["lead_share"]) == ("zed", "amy", 1.0)
+    cd = _edge(edges, "cat", "dog")  # alternating: 3 each, share 0.5
+    assert pd.isna(cd["leader"]) and pd.isna(cd["follower"]) and cd["lead_share"] == 0.5
+    ef = _edge(edges, "eve", "fay")  # ties count for neither: nothing ordered, no share
+    assert (ef["items"], ef["a_first"], ef["b_first"]) == (4, 0, 0)
+    assert pd.isna(ef["leader"]) and pd.isna(ef["lead_share"])
+
+
+def test_lead_rule_thresholds():
+    from echoscope.detect.coordination.network import LEAD_MIN, LEAD_SHARE, with_leaders
+
+    assert (LEAD_SHARE, LEAD_MIN) == (0.8, 2)
+    edges = pd.DataFrame(
+        {
+            "actor_a": ["a", "c", "e", "g", "i"],
+            "actor_b": ["b", "d", "f", "h", "j"],
+            "a_first": [4, 3, 1, 2, 0],
+            "b_first": [1, 2, 0, 0, 0],
+            "items": [5, 5, 3, 9, 2],  # ties (items - a_first - b_first) do not dilute
+        }
+    )
+    got = with_leaders(edges).fillna({"leader": "", "follower": ""})
+    assert got["leader"].tolist() == ["a", "", "", "g", ""]
+    assert got["follower"].tolist() == ["b", "", "", "h", ""]
+    # 4 of 5 meets 0.8; 3 of 5 does not; 1 of 1 is too few; 2 of 2 (7 ties) is enough
+    assert got["lead_share"].tolist()[:4] == [0.8, 0.6, 1.0, 1.0]
+    assert pd.isna(got["lead_share"].iloc[4])
+    assert "leader" not in edges.columns  # a copy
+    stricter = with_leaders(edges, min_share=0.9, min_count=3)
+    assert stricter["leader"].isna().all()
+    looser = with_leaders(edges, min_share=0.55, min_count=1)
+    assert looser["leader"].fillna("").tolist() == ["a", "c", "e", "g", ""]
+    with pytest.raises(ValueError):
+        with_leaders(edges, min_share=0.5)
+    with pytest.raises(ValueError):
+        with_leaders(edges, min_count=0)
+    empty = with_leaders(edges.iloc[:0])
+    assert {"leader", "follower", "lead_share"} <= set(empty.columns) and empty.empty
+
+
+def _hostile_edges(store) -> pd.DataFrame:
+    """HOSTILE always leads 'x&y'; 'q<' and 'r"' take turns (mutual)."""
+    posts: list[tuple[str, str, float]] = []
+    t0 = 1_700_000_000.0
+    for k in range(4):
+        posts += [(HOSTILE, f"h{k}", t0 + 3600 * k), ("x&y", f"h{k}", t0 + 3600 * k + 12)]
+        first, second = ("q<", 'r"') if k % 2 else ('r"', "q<")
+        posts += [(first, f"m{k}", t0 + 3600 * k), (second, f"m{k}", t0 + 3600 * k + 5)]
+    edges = co_action_edges(store, _acts(posts), window_s=60, min_repeat=2)
+    assert len(edges) == 2
+    return edges
+
+
+def _gexf_edges(path) -> tuple[str, list[tuple[str, str, dict[str, str]]], set[str]]:
+    import xml.etree.ElementTree as ET
+
+    ns = {"g": "http://gexf.net/1.3"}
+    root = ET.parse(path).getroot()
+    graph = root.find("g:graph", ns)
+    nodes = {n.get("id") for n in graph.iterfind("g:nodes/g:node", ns)}
+    edges = [
+        (
+            e.get("source"),
+            e.get("target"),
+            {v.get("for"): v.get("value") for v in e.iterfind("g:attvalues/g:attvalue", ns)},
+        )
+        for e in graph.iterfind("g:edges/g:edge", ns)
+    ]
+    return graph.get("defaultedgetype"), edges, nodes
+
+
+def _graphml_edges(path) -> tuple[str, list[tuple[str, str, dict[str, str]]], set[str]]:
+    import xml.etree.ElementTree as ET
+
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    root = ET.parse(path).getroot()
+    keys = {k.get("id"): k.get("attr.name") for k in root.iterfind("g:key", ns)}
+    graph = root.find("g:graph", ns)
+    nodes = {n.get("id") for n in graph.iterfind("g:node", ns)}
+    edges = [
+        (
+            e.get("source"),
+            e.get("target"),
+            {keys[d.get("key")]: d.text for d in e.iterfind("g:data", ns)},
+        )
+        for e in graph.iterfind("g:edge", ns)
+    ]
+    return graph.get("edgedefault"), edges, nodes
+
+
+def test_directed_exports_point_from_leader_to_follower(store, tmp_path):
+    from echoscope.detect.coordination.export import write_network
+
+    edges = _hostile_edges(store)
+    names = {HOSTILE, "x&y", "q<", 'r"'}
+    for ext, read, kind in (
+        ("gexf", _gexf_edges, "directed"),
+        ("graphml", _graphml_edges, "directed"),
+    ):
+        path = write_network(edges, tmp_path / f"net.{ext}", {HOSTILE: 1}, directed=True)
+        text = path.read_text(encoding="utf-8")
+        assert "<b>" not in text and "&\"'" not in text  # escaped, not written raw
+        default, arcs, nodes = read(path)
+        assert default == kind and nodes == names
+        by_pair = {(s, t): attrs for s, t, attrs in arcs}
+        assert len(arcs) == 3  # the led edge once, the mutual edge once each way
+        led = by_pair[(HOSTILE, "x&y")]
+        assert (HOSTILE, "x&y") in by_pair and ("x&y", HOSTILE) not in by_pair
+        assert led["mutual"] == "false" and led["leader"] == HOSTILE
+        assert float(led["lead_share"]) == 1.0
+        assert float(led["source_first"]) == 4 and float(led["target_first"]) == 0
+        for pair in (("q<", 'r"'), ('r"', "q<")):
+            assert by_pair[pair]["mutual"] == "true" and "leader" not in by_pair[pair]
+            assert float(by_pair[pair]["source_first"]) == 2
+        # undirected: one edge per pair, the leader as an attribute
+        path = write_network(edges, tmp_path / f"flat.{ext}", directed=False)
+        default, flat, nodes = read(path)
+        assert default == "undirected" and nodes == names and len(flat) == 2
+        leaders = {frozenset((s, t)): attrs.get("leader") for s, t, attrs in flat}
+        assert leaders == {frozenset((HOSTILE, "x&y")): HOSTILE, frozenset(("q<", 'r"')): None}
+
+
+def test_export_names_that_xml_cannot_carry_as_is(store, tmp_path):
+    """Control characters cannot appear in XML at all (not even escaped): replaced;
+    newlines and tabs survive (escaped, or a parser would turn them into spaces)."""
+    from echoscope.detect.coordination.export import write_network
+
+    t0 = 1_700_000_000.0
+    posts = []
+    for k in range(3):
+        posts += [
+            ("two\nlines\t", f"i{k}", t0 + 3600 * k),
+            ("ctl\x01x", f"i{k}", t0 + 3600 * k + 9),
+        ]
+    edges = co_action_edges(store, _acts(posts), window_s=60)
+    two, ctl = "two\nlines\t", "ctl\ufffdx"
+    for directed in (False, True):
+        # undirected: actor_a -> actor_b ("ctl..." sorts first); directed: leader -> follower
+        expected = (two, ctl) if directed else (ctl, two)
+        for ext, read in (("gexf", _gexf_edges), ("graphml", _graphml_edges)):
+            _, arcs, nodes = read(write_network(edges, tmp_path / f"n.{ext}", directed=directed))
+            assert nodes == {two, ctl}
+            assert [arc[:2] for arc in arcs] == [expected] and arcs[0][2]["leader"] == two
+
+
+def test_csv_export_has_leader_columns(store, tmp_path):
+    from echoscope.detect.coordination.export import write_network
+
+    edges = _hostile_edges(store)
+    for directed in (False, True):
+        path = write_network(edges, tmp_path / "net.csv", directed=directed)
+        back = pd.read_csv(path, keep_default_na=False)
+        assert {"leader", "follower", "lead_share"} <= set(back.columns)
+        assert len(back) == 2  # one row per pair in both modes
+        led = back[back["leader"] != ""].iloc[0]
+        assert (led["leader"], led["follower"], led["lead_share"]) == (HOSTILE, "x&y", 1.0)
+    # an edge frame from before leaders existed still exports them
+    old = edges.drop(columns=["leader", "follower", "lead_share"])
+    back = pd.read_csv(write_network(old, tmp_path / "old.csv"), keep_default_na=False)
+    assert back["leader"].tolist().count(HOSTILE) == 1
+    with pytest.raises(ValueError, match="gexf"):
+        write_network(edges, tmp_path / "net.txt")
+
+
+def test_groups_show_leaders_of_their_strongest_edges(store):
+    from echoscope.detect.coordination.groups import find_groups
+
+    acts = _leader_corpus()
+    edges = co_action_edges(store, acts, window_s=60, min_repeat=2)
+    groups = {tuple(g.members): g for g in find_groups(edges, acts, 60)}
+    ab = groups[("alpha", "beta")]
+    assert ab.first_mover == "alpha"
+    assert ab.top_edges == [
+        {
+            "actor_a": "alpha",
+            "actor_b": "beta",
+            "items": 5,
+            "leader": "alpha",
+            "follower": "beta",
+            "lead_share": 1.0,
+        }
+    ]
+    assert groups[("amy", "zed")].top_edges[0]["leader"] == "zed"
+    ef = groups[("eve", "fay")].top_edges[0]
+    assert ef["leader"] is None and ef["lead_share"] is None  # JSON null, not NaN
+    json.dumps([g.__dict__ for g in groups.values()], allow_nan=False)
+
+
+def test_cli_coordination_leaders_in_json_table_and_directed_export(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from typer.testing import CliRunner
+
+    from echoscope.cli import app
+    from echoscope.store import Store
+
+    start = datetime(2024, 5, 1, 8, 0, 0)
+    leader, follower = "[bold]" + HOSTILE, "[/]x&y"  # also not rich markup
+    rows = []
+    for k in range(4):
+        t = start + timedelta(hours=k)
+        rows.append(_post(2 * k, leader, t, f"Push number {k}: the dam is leaking again."))
+        rows.append(
+            _post(
+                2 * k + 1,
+                follower,
+                t + timedelta(seconds=20),
+                f"Push number {k}: the dam is leaking again.",
+            )
+        )
+    db = str(tmp_path / "cli.duckdb")
+    with Store(db) as store:
+        ingest(store, [str(_write(tmp_path, rows))])
+    runner = CliRunner()
+    base = ["coordination", "--db", db, "--null-runs", "0", "--window", "60s"]
+    res = runner.invoke(app, [*base, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["led_edges"] == 1
+    edge = data["groups"][0]["top_edges"][0]
+    assert (edge["leader"], edge["follower"], edge["lead_share"]) == (leader, follower, 1.0)
+    res = runner.invoke(app, [*base, "--directed", "--export", str(tmp_path / "net.gexf")])
+    assert res.exit_code == 0, res.output
+    assert f"{leader} leads {follower}" in " ".join(res.stdout.split())
+    root = ET.parse(tmp_path / "net.gexf").getroot()
+    ns = {"g": "http://gexf.net/1.3"}
+    assert root.find("g:graph", ns).get("defaultedgetype") == "directed"
+    [arc] = root.iterfind("g:graph/g:edges/g:edge", ns)
+    assert (arc.get("source"), arc.get("target")) == (leader, follower)

@@ -815,10 +815,20 @@ def coordination(
     export_path: Annotated[
         Path | None, typer.Option("--export", help="Write the network: .gexf, .graphml or .csv.")
     ] = None,
+    directed: Annotated[
+        bool,
+        typer.Option(
+            "--directed",
+            help="Export arcs leader -> follower (mutual pairs: one arc each way, mutual=true).",
+        ),
+    ] = False,
     limit: Annotated[int, typer.Option(help="Groups to show.")] = 10,
     as_json: JsonOpt = False,
 ) -> None:
-    """Accounts or outlets that act on the same items within a window, repeatedly."""
+    """Accounts or outlets that act on the same items within a window, repeatedly.
+
+    An edge's leader went first on 80%+ of the pair's items that were not ties,
+    and on 2 or more of them; other edges are mutual (no leader)."""
     from echoscope.detect.coordination.actions import KINDS, actions
     from echoscope.detect.coordination.export import write_network
     from echoscope.detect.coordination.groups import add_labels, find_groups
@@ -844,7 +854,12 @@ def coordination(
         add_labels(store, groups)
     if export_path is not None:
         try:
-            write_network(scored, export_path, {m: g.group_id for g in groups for m in g.members})
+            write_network(
+                scored,
+                export_path,
+                {m: g.group_id for g in groups for m in g.members},
+                directed=directed,
+            )
         except ValueError as exc:
             raise UserError(str(exc)) from exc
     result = {
@@ -856,6 +871,7 @@ def coordination(
         "actions": len(acts),
         "edges": len(scored),
         "significant_edges": len(kept),
+        "led_edges": int(kept["leader"].notna().sum()),  # of the significant ones
         "groups": [g.__dict__ for g in groups],
     }
     if as_json:
@@ -867,6 +883,8 @@ def coordination(
         + f"; {len(groups):,} groups",
         highlight=False,
     )
+    from rich.markup import escape  # account names and texts are not markup
+
     for g in groups[:limit]:
         table = Table(
             title=f"group {g.group_id}: {len(g.members)} members, score {g.score}", show_header=True
@@ -879,17 +897,23 @@ def coordination(
             else f"{g.items} items"
         ]
         if g.first_mover:
-            evidence.append(f"usually first: {g.first_mover}")
+            evidence.append(f"usually first: {escape(g.first_mover)}")
+        for e in g.top_edges[:3]:  # the strongest edges that have a consistent leader
+            if e.get("leader"):
+                evidence.append(
+                    f"{escape(e['leader'])} leads {escape(e['follower'])}"
+                    f" (first on {e['lead_share']:.0%} of their ordered items)"
+                )
         for it in g.top_items[:3]:
+            label = escape(str(it.get("label") or it["item"])[:60])
             evidence.append(
-                f"{it['actors']} accounts, {it['posts']} posts within {it['span_s']:.0f} s: {str(it.get('label') or it['item'])[:60]}"
+                f"{it['actors']} accounts, {it['posts']} posts within {it['span_s']:.0f} s: {label}"
             )
-        table.add_row(
-            "\n".join(g.members[:20]) + ("\n…" if len(g.members) > 20 else ""), "\n".join(evidence)
-        )
+        members = "\n".join(escape(m) for m in g.members[:20])
+        table.add_row(members + ("\n…" if len(g.members) > 20 else ""), "\n".join(evidence))
         out.print(table)
     if export_path is not None:
-        out.print(f"network written to {export_path}", highlight=False)
+        out.print(f"network written to {escape(str(export_path))}", highlight=False)
 
 
 # -- export ---------------------------------------------------------------------------

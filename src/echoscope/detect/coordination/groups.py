@@ -1,12 +1,20 @@
 """Groups of actors that move together: Leiden communities over the co-action network,
-each with its evidence (members, the items they co-posted, delays, who moves first)."""
+each with its evidence (members, the items they co-posted, delays, who moves first).
+
+Two notions of "first", on purpose: ``first_mover`` is the member who acted first most
+often summed over the group's edges (a group-level summary), while ``top_edges`` lists
+the group's strongest edges each with its own consistent ``leader`` (if any, by the rule
+of ``network.with_leaders``), which says who leads whom."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from echoscope.detect.coordination.network import with_leaders
 
 
 @dataclass
@@ -19,14 +27,19 @@ class Group:
     first_mover: str | None
     score: float  # mean z of its edges (or mean shared items without a null model)
     top_items: list[dict] = field(default_factory=list)
+    # strongest edges between members (by z, else shared items), with leader/follower
+    top_edges: list[dict] = field(default_factory=list)
 
 
 def find_groups(
     edges: pd.DataFrame, actions: pd.DataFrame, window_s: float, seed: int = 0, top: int = 5
 ) -> list[Group]:
-    """Leiden (modularity) over edges weighted by shared items; singletons dropped."""
+    """Leiden (modularity) over edges weighted by shared items; singletons dropped.
+    ``top``: how many items and edges each group keeps as evidence."""
     if edges.empty:
         return []
+    if "leader" not in edges.columns:
+        edges = with_leaders(edges)
     import igraph as ig
     import leidenalg
 
@@ -76,12 +89,35 @@ def find_groups(
                 first_mover=str(lead.idxmax()) if len(lead) and lead.max() > 0 else None,
                 score=round(score, 2),
                 top_items=items[:top],
+                top_edges=_strongest(inner, top),
             )
         )
     groups.sort(key=lambda g: (-len(g.members), -g.score))
     for i, g in enumerate(groups, 1):
         g.group_id = i
     return groups
+
+
+def _strongest(inner: pd.DataFrame, top: int) -> list[dict]:
+    """The ``top`` strongest edges (highest z, then most shared items) as plain dicts."""
+    keys = ["z", "items"] if "z" in inner.columns else ["items"]
+    best = inner.sort_values(keys, ascending=False, na_position="last", kind="stable").head(top)
+    cols = ["actor_a", "actor_b", "items", "leader", "follower", "lead_share", "z"]
+    out = []
+    for rec in best[[c for c in cols if c in best.columns]].to_dict("records"):
+        out.append({k: _plain(v) for k, v in rec.items()})
+    return out
+
+
+def _plain(value: object) -> object:
+    """JSON-ready: numpy scalars to Python, NaN and missing to None."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def _co_posted(acts: pd.DataFrame, window_s: float) -> list[dict]:

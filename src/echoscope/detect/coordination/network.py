@@ -5,6 +5,10 @@ The pairing is a range join in DuckDB (same item, |t_a - t_b| <= window) on time
 buckets, so a viral item with thousands of posts only pairs posts that are close in
 time. Each edge keeps the evidence: the items, how often each actor went first, and the
 median delay.
+
+An edge is undirected (actor_a < actor_b), but a pair where one actor nearly always goes
+first is the signature of an account that seeds and one that amplifies, so each edge also
+names a ``leader`` when one acts first consistently (see ``with_leaders``).
 """
 
 from __future__ import annotations
@@ -14,16 +18,38 @@ import pandas as pd
 
 from echoscope.store import Store
 
+LEAD_SHARE = 0.8
+"""A leader went first on at least this share of the pair's ordered shared items."""
+LEAD_MIN = 2
+"""... and on at least this many of them: one item in front proves nothing."""
+
+EDGE_COLUMNS = [
+    "actor_a",
+    "actor_b",
+    "items",
+    "a_first",
+    "b_first",
+    "median_delay_s",
+    "leader",
+    "follower",
+    "lead_share",
+]
+
 
 def co_action_edges(
-    store: Store, actions: pd.DataFrame, window_s: float, min_repeat: int = 2
+    store: Store,
+    actions: pd.DataFrame,
+    window_s: float,
+    min_repeat: int = 2,
+    lead_share: float = LEAD_SHARE,
+    lead_min: int = LEAD_MIN,
 ) -> pd.DataFrame:
-    """Edges (actor_a < actor_b): items (distinct shared items), a_first and b_first (how
-    often each acted first on them), median_delay_s."""
+    """Edges (actor_a < actor_b): items (distinct shared items), a_first and b_first (on
+    how many of them actor_a, resp. actor_b, acted first: per item the pair's closest two
+    posts are compared, a tie counts for neither), median_delay_s, and the consistent
+    leader if any (``with_leaders``: leader, follower, lead_share)."""
     if actions.empty:
-        return pd.DataFrame(
-            columns=["actor_a", "actor_b", "items", "a_first", "b_first", "median_delay_s"]
-        )
+        return with_leaders(pd.DataFrame(columns=EDGE_COLUMNS[:6]), lead_share, lead_min)
     con = store.con
     con.register("_acts", actions[["actor", "item", "t"]])
     try:
@@ -59,7 +85,40 @@ def co_action_edges(
         ).df()
     finally:
         con.unregister("_acts")
-    return edges
+    return with_leaders(edges, lead_share, lead_min)
+
+
+def with_leaders(
+    edges: pd.DataFrame, min_share: float = LEAD_SHARE, min_count: int = LEAD_MIN
+) -> pd.DataFrame:
+    """``edges`` with leader, follower and lead_share (a copy), from a_first and b_first.
+
+    Only ordered items count (a tie at delta 0 is no evidence of who leads). lead_share is
+    the share of them on which the more frequent first mover went first (0.5 to 1; NaN
+    when every shared item was a tie). That actor is the ``leader`` (the other the
+    ``follower``) when lead_share >= ``min_share`` and it went first on at least
+    ``min_count`` items; otherwise both are missing (NaN): a mutual edge, neither leads.
+    """
+    if not 0.5 < min_share <= 1:
+        raise ValueError(f"min_share must be above 0.5 and at most 1, not {min_share}")
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, not {min_count}")
+    out = edges.copy()
+    a = out["a_first"].to_numpy(dtype=float)
+    b = out["b_first"].to_numpy(dtype=float)
+    ordered = a + b
+    top = np.maximum(a, b)
+    share = np.divide(top, ordered, out=np.full(len(out), np.nan), where=ordered > 0)
+    # a tolerance so that 4 of 5 meets 0.8 whatever the float rounding
+    strong = (share >= min_share - 1e-9) & (top >= min_count)
+    a_leads = strong & (a > b)
+    b_leads = strong & (b > a)
+    actor_a = out["actor_a"].to_numpy(dtype=object)
+    actor_b = out["actor_b"].to_numpy(dtype=object)
+    out["leader"] = np.where(a_leads, actor_a, np.where(b_leads, actor_b, None))
+    out["follower"] = np.where(a_leads, actor_b, np.where(b_leads, actor_a, None))
+    out["lead_share"] = np.round(share, 4)
+    return out
 
 
 def _bucket_width(window_s: float) -> float:
