@@ -6,9 +6,13 @@ the newspapers (date from the folder, which the corpus documents as the day *bef
 publication: --path-date-offset 1), the reuse stage, then the cascade stage. Parents are
 chosen by time bounds and alignment alone; story folders are used only to score.
 
-Also reports how many of those articles credit the agency, by the attribution detector.
+Also reports how many of those articles credit the agency, by the attribution detector,
+and scores that detector against hand labels (benchmarks/labels/README.md says how the
+articles were drawn and labelled): precision and recall overall and per class (agency,
+other source), on the sample the rules were tuned on and on a held-out one.
 
     python benchmarks/meter_cascades.py [--data DIR] [--edges-out FILE]
+        [--labels CSV] [--heldout-labels CSV]
 """
 
 from __future__ import annotations
@@ -22,10 +26,131 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, ingest_meter, meter_story, write_result
+from _common import DATA, ROOT, ingest_meter, meter_story, write_result
 from echoscope.detect.reuse.stage import ReuseParams, run_reuse
 from echoscope.store import Store
+from echoscope.trace.attribution import Credit, find_credits
 from echoscope.trace.cascade import MIN_COVERAGE, MIN_MATCHED, run_cascades
+
+LABELS = Path(__file__).resolve().parent / "labels"
+AGENCY = "PA"  # the would-be parent of every METER newspaper article
+
+
+def _credits_agency(credits: list[Credit]) -> bool:
+    """The detector says the article credits a news agency: an agency credit, or any
+    credit that names the agency."""
+    return any(c.kind == "agency" or c.names_parent for c in credits)
+
+
+def _credits_other(credits: list[Credit]) -> bool:
+    """The detector says the article credits some other source: a credit naming no agency."""
+    return any(not (c.kind == "agency" or c.names_parent) for c in credits)
+
+
+def _rel(path: Path) -> str:
+    """A path as written in results: relative to the project when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def _prf(pairs: list[tuple[bool, bool]]) -> dict:
+    """Counts and precision/recall for (label, detected) pairs; None where undefined (no
+    positive detections, or no positive labels)."""
+    tp = sum(lab and det for lab, det in pairs)
+    fp = sum(det and not lab for lab, det in pairs)
+    fn = sum(lab and not det for lab, det in pairs)
+    tn = len(pairs) - tp - fp - fn
+    return {
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
+
+
+def score_attribution(labels_path: Path, texts: dict[str, str]) -> dict:
+    """The attribution detector against hand labels, article by article.
+
+    Positive label: the article credits the agency or another source of the story.
+    Positive detection: find_credits reports any credit, run as the pipeline would with the
+    agency as parent, but with no links or quoted spans (the labels are about naming a
+    source; quoting alone is not one).
+    """
+    with open(labels_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    overall, agency, other, disagreements, missing = [], [], [], [], []
+    span_hits = 0
+    for row in rows:
+        text = texts.get(row["path"])
+        if text is None:
+            missing.append(row["path"])
+            continue
+        credits = [c for c in find_credits(text, parent_source=AGENCY) if c.kind != "quote"]
+        lab_agency = row["credits_agency"].strip().lower() == "yes"
+        lab_other = row["credits_other"].strip().lower() == "yes"
+        det_agency, det_other = _credits_agency(credits), _credits_other(credits)
+        overall.append((lab_agency or lab_other, bool(credits)))
+        if (lab_agency or lab_other) and credits:
+            # right for the right reason: a detected span overlaps a labelled one
+            labelled = [
+                (i, i + len(s))
+                for s in (x.strip() for x in row["span"].split(" | "))
+                if s and (i := text.find(s)) >= 0
+            ]
+            span_hits += any(
+                c.begin is not None and any(c.begin < e and b < c.end for b, e in labelled)
+                for c in credits
+            )
+        agency.append((lab_agency, det_agency))
+        other.append((lab_other, det_other))
+        if (lab_agency, lab_other) != (det_agency, det_other):
+            disagreements.append(
+                {
+                    "path": row["path"],
+                    "label": {
+                        "agency": lab_agency,
+                        "other": lab_other,
+                        "span": row["span"],
+                        "note": row["note"],
+                    },
+                    "detector": [{"kind": c.kind, "text": c.text} for c in credits],
+                }
+            )
+    result = {
+        "labels": _rel(labels_path),
+        "articles": len(overall),
+        "labelled_crediting": sum(lab for lab, _ in overall),
+        "labelled_crediting_agency": sum(lab for lab, _ in agency),
+        "attribution_precision": _prf(overall)["precision"],
+        "attribution_recall": _prf(overall)["recall"],
+        "overall": _prf(overall),
+        "tp_with_overlapping_span": span_hits,
+        "agency": _prf(agency),
+        "other": _prf(other),
+        "disagreements": disagreements,
+    }
+    if missing:
+        result["not_in_store"] = missing
+    return result
+
+
+def agency_census(texts: dict[str, str]) -> dict:
+    """Agency credits the detector finds in every newspaper article. No article in METER
+    credits a news agency (benchmarks/labels/README.md: a search of all of them for agency
+    names found only "PA" for a personal assistant), so each one found is a false positive:
+    the random samples hold no agency credit to measure recall on."""
+    found = {
+        doc_id: [c.text for c in credits if c.kind == "agency" or c.names_parent]
+        for doc_id, text in texts.items()
+        if _credits_agency(credits := find_credits(text or "", parent_source=AGENCY))
+    }
+    return {
+        "articles": len(texts),
+        "detected_agency_credit": len(found),
+        "detections": dict(sorted(found.items())),
+    }
 
 
 def main() -> None:
@@ -35,6 +160,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA / "meter-courts")
     parser.add_argument(
         "--edges-out", type=Path, help="write child,parent,confidence,attributed as CSV"
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=LABELS / "meter_attribution.csv",
+        help="hand labels the detector's rules were tuned on",
+    )
+    parser.add_argument(
+        "--heldout-labels",
+        type=Path,
+        default=LABELS / "meter_attribution_heldout.csv",
+        help="hand labels drawn and labelled after tuning (skipped if absent)",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -66,6 +203,16 @@ def main() -> None:
                 [MIN_MATCHED, MIN_COVERAGE],
             ).fetchall()
         }
+        # the labelled articles' text as the pipeline ingested it
+        label_files = [f for f in (args.labels, args.heldout_labels) if f.exists()]
+        wanted = set()
+        for f in label_files:
+            with open(f, newline="", encoding="utf-8") as fh:
+                wanted |= {row["path"] for row in csv.DictReader(fh)}
+        papers_text = dict(
+            store.con.execute("SELECT id, text FROM documents WHERE source <> 'PA'").fetchall()
+        )
+        texts = {doc_id: text for doc_id, text in papers_text.items() if doc_id in wanted}
     # A document sits in one tree per reused passage; its parent is its best edge, chosen
     # as within a tree: certain time order first, then strength.
     rank = edges["time_relation"].map({"before": 0, "overlap": 1, "tie": 2, "unknown": 3}).fillna(9)
@@ -94,6 +241,10 @@ def main() -> None:
             w.writerow(["child", "parent", "confidence", "attributed"])
             for r in per_doc[per_doc["parent"].notna()].itertuples():
                 w.writerow([r.child, r.parent, r.confidence, bool(r.attributed)])
+    hand = score_attribution(args.labels, texts) if args.labels.exists() else None
+    heldout = (
+        score_attribution(args.heldout_labels, texts) if args.heldout_labels.exists() else None
+    )
     write_result(
         "meter_cascades",
         {
@@ -113,7 +264,13 @@ def main() -> None:
             else None,
             "credit_kinds": from_pa["credit_kind"].value_counts().to_dict(),
             "cascade": summary.as_dict(),
-            "attribution_hand_labels": "not yet labelled (issue 5 continues)",
+            "attribution_precision": hand["attribution_precision"] if hand else None,
+            "attribution_recall": hand["attribution_recall"] if hand else None,
+            "attribution_precision_heldout": heldout["attribution_precision"] if heldout else None,
+            "attribution_recall_heldout": heldout["attribution_recall"] if heldout else None,
+            "attribution_hand_labels": hand or f"no labels at {_rel(args.labels)}",
+            "attribution_heldout": heldout or f"no labels at {_rel(args.heldout_labels)}",
+            "agency_census": agency_census(papers_text),
             "seconds": round(time.perf_counter() - started, 1),
         },
     )

@@ -100,3 +100,91 @@ def test_one_word_outlet_names_need_their_capital():
     )
     assert is_attributed(find_credits("He told The Times he would appeal.", parent_source="times"))
     assert not is_attributed(find_credits("The sun shone on the court steps.", parent_source="sun"))
+
+
+# Rules added for METER court reports (issue 5): each with a near miss that must not count.
+
+
+def _texts(credits):
+    return [c.text for c in credits]
+
+
+def test_told_credits_only_a_news_outlet():
+    text = "Mr Jones told the Daily Mail he would appeal."
+    credits = find_credits(text, parent_source="PA")
+    told = next(c for c in credits if c.kind == "phrase")
+    assert text[told.begin : told.end] == "told the Daily Mail" and told.credited == "Daily Mail"
+    # every court report "told the jury": no source of the story
+    assert find_credits("Mr Jones told the jury he was frightened.", parent_source="PA") == []
+    assert find_credits("She told Newcastle Crown Court: 'No.'", parent_source="PA") == []
+
+
+def test_said_on_needs_a_broadcaster_not_a_day():
+    assert _texts(find_credits("He said on BBC Radio 4's Today programme that he was sorry.")) == [
+        "said on BBC Radio"
+    ]
+    assert find_credits("He said on Tuesday that he was sorry.") == []
+
+
+def test_a_spokesperson_or_organisation_statement_is_a_credit():
+    text = "A Metropolitan Police spokesman said a complaint had been referred."
+    credits = find_credits(text, parent_source="PA")
+    assert _texts(credits) == ["A Metropolitan Police spokesman said"]
+    assert not is_attributed(credits)  # it credits the police, not the agency
+    assert _texts(find_credits("the Royal College of Nursing claimed the ruling was wrong.")) == [
+        "the Royal College of Nursing claimed"
+    ]
+    assert _texts(find_credits("Police believe he tortured the victim.")) == ["Police believe"]
+    # a named officer speaking for himself is the paper's own reporting, and "spokesman"
+    # without a statement is a title
+    assert find_credits("Det Supt Trevor Davies said the scene was appalling.") == []
+    assert find_credits("He would be serving as a front bench spokesman now.") == []
+
+
+def test_statement_verb_first_only_at_the_end_of_the_clause():
+    assert _texts(find_credits("It is well established, said the Commission.")) == [
+        "said the Commission"
+    ]
+    assert _texts(find_credits("It was over, said a spokeswoman for the trust.")) == [
+        "said a spokeswoman"
+    ]
+    # here the police are what was said about, not who said it
+    assert find_credits("Mr Sloan said the police had found glass.") == []
+
+
+def test_initials_speaking_are_an_organisation_not_a_barrister():
+    assert _texts(find_credits("But BA said it would appeal.")) == ["BA said"]
+    assert _texts(find_credits("The CPS confirmed a retrial.")) == ["CPS confirmed"]
+    assert find_credits("Richard Rampton QC said he was a liar.") == []
+
+
+def test_statement_phrases_issued_not_read_in_court():
+    assert _texts(find_credits("His parents added in a statement: 'We are relieved.'")) == [
+        "added in a statement"
+    ]
+    # a witness statement read at the trial is evidence, not a credit
+    assert find_credits("She told them in a statement: 'I am fearful.'") == []
+
+
+def test_byline_is_a_short_name_line_not_a_sentence():
+    text = "Homes lost water.\nBy Elena Marsh, Northern Wire Service\nMore follows."
+    credits = find_credits(text, parent_source="Northern Wire Service")
+    byline = next(c for c in credits if c.kind == "byline")
+    assert byline.text == "By Elena Marsh, Northern Wire Service" and byline.names_parent
+    assert [c.kind for c in find_credits("Text.\nBy PA reporter\n")] == ["agency", "byline"]
+    paragraph = (
+        "Text.\nBy halting extradition proceedings the home secretary was in danger of it.\n"
+    )
+    assert find_credits(paragraph) == []
+    assert find_credits("Text.\nBy Monday the jury had retired.\n") == []
+
+
+def test_pa_as_a_personal_assistant_is_not_the_agency():
+    for text in (
+        "Paterson had worked as a PA to a wealthy Lebanese businessman.",
+        "She told friends she worked as PA to a millionaire.",
+        "Her PA booked the flights.",
+    ):
+        assert find_credits(text, parent_source="PA") == [], text
+    credits = find_credits("The court was adjourned (PA).", parent_source="PA")
+    assert is_attributed(credits) and {c.kind for c in credits} == {"names-source", "agency"}

@@ -2,9 +2,15 @@
 
 A copy can credit its source by linking to it (the page or its site), by naming the
 outlet or one of its aliases, by an agency byline or credit ("PA", "(AFP)", "Reuters"),
-by an attribution phrase ("according to ...", "به گزارش ..."), or by quoting the copied
-text. Each credit found is reported with its kind and the exact span of text, so an
-editor can check it; whether the credit names the parent is decided separately.
+by an attribution phrase ("according to ...", "به گزارش ..."), by citing a news outlet
+("told the Daily Mail"), by citing an organisation's statement ("a police spokesman
+said"), or by quoting the copied text. Each credit found is reported with its kind and the
+exact span of text, so an editor can check it; whether the credit names the parent is
+decided separately.
+
+What is not a credit matters as much, because court and crime reports are full of
+speech: "told the jury", "said on Tuesday", a paragraph that opens "By halting the
+inquiry...", "a PA to a businessman" (a personal assistant) name no source of the story.
 
 Phrase lists and agency names are data files (``trace/data/*.tsv``) that users extend
 with their own files of the same format.
@@ -122,6 +128,95 @@ def _compiled(phrase: str, case_sensitive: bool) -> re.Pattern[str]:
     return _word_pattern(phrase)
 
 
+# words before an all-capitals acronym that make it a common noun, not an agency or outlet:
+# "a PA to the chairman", "her PA" (a personal assistant); and before "to": "as PA to"
+_ACRONYM_AS_NOUN_BEFORE = {"a", "an", "his", "her", "my", "our", "their", "your", "its"}
+_PRONOUNS = {"HE", "SHE", "WE", "THEY", "IT", "YOU", "I", "THE", "A", "AN"}
+_BYLINE_MAX_WORDS = 10
+
+
+def _acronym_is_noun(text: str, begin: int, end: int) -> bool:
+    """An all-capitals name used as a common noun ("a PA to the chairman"), so not a credit."""
+    name = text[begin:end]
+    if not (name.isupper() and len(name) <= 4):
+        return False
+    before = re.findall(r"[\w']+", text[max(0, begin - 20) : begin])
+    after = re.match(r"\s+(\w+)", text[end : end + 20])
+    return bool(
+        (before and before[-1].lower() in _ACRONYM_AS_NOUN_BEFORE)
+        or (after and after.group(1) == "to")
+    )
+
+
+def _looks_like_byline(rest: str) -> bool:
+    """A byline line after "By": a name or desk, short, and not a sentence ("By Elena Marsh,
+    Northern Wire Service", "By PA reporter"; not "By halting the inquiry, he..." nor "By
+    Monday the jury had retired.")."""
+    rest = rest.strip()
+    return (
+        bool(rest)
+        and rest[0].isupper()
+        and len(rest.split()) <= _BYLINE_MAX_WORDS
+        and rest[-1] not in ".?!:;"
+    )
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """A regex alternation of phrases, longest first, spaces as any whitespace."""
+    return "|".join(
+        re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], ...]:
+    """Patterns for an organisation's statement: speaker then verb ("A Metropolitan Police
+    spokesman said", "the Royal College of Nursing claimed", "Police believe"), verb then
+    speaker at the end of the clause ("said the Commission."), and initials then verb
+    ("BA said", "the CPS confirmed")."""
+    speakers = [p.text for p in phrases if p.kind == "speaker"]
+    verbs = [p.text for p in phrases if p.kind == "statement-verb"]
+    if not speakers or not verbs:
+        return ()
+    spk = f"(?i:{_alternation(speakers)})"
+    verb = f"(?i:{_alternation(verbs)})"
+    det = r"(?i:an?|the|his|her|its|their)\s+"
+    cap = r"[A-Z][\w'&-]*"
+    subject_first = re.compile(
+        rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?"
+        rf"(?:\s+(?i:of|for|at|in)\s+(?:(?i:the)\s+)?{cap}(?:\s+{cap}){{0,3}})?"
+        rf"(?:\s+[a-z]+ly)?\s+{verb}(?!\w)"
+    )
+    verb_first = re.compile(
+        rf"(?<!\w){verb}\s+(?i:an?|the)\s+(?:[\w'&-]+\s+){{0,3}}?{spk}(?!\w)"
+        r"(?=\s*(?:[.,;:!?\"'’”]|$|\s+(?:for|of|at)\b))"
+    )
+    lower_verbs = _alternation(v.lower() for v in verbs)
+    initials = re.compile(rf"(?<![\w.'’])([A-Z]{{2,6}})(?:\s+[a-z]+ly)?\s+(?:{lower_verbs})(?!\w)")
+    return subject_first, verb_first, initials
+
+
+def _outlet_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """(phrase that needs an outlet, outlet within the next few words)."""
+    needs = [p.text for p in phrases if p.kind == "to-outlet"]
+    outlets = [p.text for p in phrases if p.kind == "outlet"]
+    if not needs or not outlets:
+        return None
+    plain = [o for o in outlets if not o.startswith("=")]
+    exact = [o[1:] for o in outlets if o.startswith("=")]
+    parts = []
+    if plain:
+        parts.append(f"(?i:{_alternation(plain)})")
+    if exact:
+        parts.append(_alternation(exact))
+    phrase = re.compile(rf"(?<!\w)(?i:{_alternation(needs)})(?!\w)")
+    # the outlet, at most two words on: "told the Daily Mail", "told BBC Radio 4's Today"
+    outlet = re.compile(
+        rf"\s+(?:[\w'’-]+\s+){{0,2}}?(?<!\w)((?:{'|'.join(parts)})(?:\s+[A-Z][\w'’-]*){{0,3}})(?!\w)"
+    )
+    return phrase, outlet
+
+
 def _norm_url(url: str) -> str:
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").removeprefix("www.")
@@ -198,6 +293,8 @@ def find_credits(
         hay = text if case_sensitive else folded.text
         for m in pattern.finditer(hay):
             b, e = (m.start(), m.end()) if case_sensitive else folded.span(m.start(), m.end())
+            if case_sensitive and _acronym_is_noun(text, b, e):
+                continue
             credits.append(Credit("names-source", b, e, text[b:e], parent_source, True))
             break
     # 3. agency credits (any agency; names the parent if it is the parent's agency)
@@ -205,20 +302,38 @@ def find_credits(
         for name, case_sensitive in _names(None, aliases):
             pattern = _compiled(name, case_sensitive)
             hay = text if case_sensitive else folded.text
-            m = pattern.search(hay)
-            if m:
+            found = None
+            for m in pattern.finditer(hay):
                 b, e = (m.start(), m.end()) if case_sensitive else folded.span(m.start(), m.end())
+                if not (case_sensitive and _acronym_is_noun(text, b, e)):
+                    found = (b, e)
+                    break
+            if found:
+                b, e = found
                 credits.append(
                     Credit("agency", b, e, text[b:e], canonical, canonical == parent_agency)
                 )
                 break
     # 4. phrases
-    for phrase in load_phrases(extra_phrases):
+    phrases = load_phrases(extra_phrases)
+    person_initials = {p.text for p in phrases if p.kind == "person-initials"}
+
+    def names_parent_in(window: str) -> bool:
+        return any(
+            _compiled(n, cs).search(window if cs else window.translate(_TABLE).lower())
+            for n, cs in parent_names
+        )
+
+    for phrase in phrases:
         if phrase.kind == "byline":
+            # a whole short line: "By Elena Marsh, Northern Wire Service", "By PA reporter"
             pattern = re.compile(
-                r"(?:^|\n)\s*(" + re.escape(phrase.text) + r"\s+[^\n]{2,80})", re.IGNORECASE
+                r"(?:^|\n)[ \t]*("
+                + re.escape(phrase.text)
+                + r"[ \t]+([^\n]{2,80}?))[ \t\r]*(?=\n|$)",
+                re.IGNORECASE,
             )
-            m = pattern.search(text)
+            m = next((m for m in pattern.finditer(text) if _looks_like_byline(m.group(2))), None)
             if m:
                 line = m.group(1)
                 names_parent = any(
@@ -227,6 +342,8 @@ def find_credits(
                 )
                 credits.append(Credit("byline", m.start(1), m.end(1), line, None, names_parent))
             continue
+        if phrase.kind not in ("credit", "said"):
+            continue  # the parts of the outlet and statement rules below
         for m in _compiled(phrase.text, False).finditer(folded.text):
             b, e = folded.span(m.start(), m.end())
             # what follows (credit) or precedes (said) names whom it credits
@@ -236,6 +353,31 @@ def find_credits(
                 for n, cs in parent_names
             )
             credits.append(Credit("phrase", b, e, text[b:e], None, names_parent))
+    # 4b. citing a news outlet: "told the Daily Mail", "in an interview with BBC Radio 4"
+    outlet_rule = _outlet_patterns(phrases)
+    if outlet_rule:
+        needs, outlet = outlet_rule
+        for m in needs.finditer(text):
+            o = outlet.match(text, m.end(), min(len(text), m.end() + 60))
+            if o:
+                b, e = m.start(), o.end()
+                credits.append(
+                    Credit("phrase", b, e, text[b:e], o.group(1), names_parent_in(text[b:e]))
+                )
+    # 4c. an organisation's statement: "a police spokesman said", "BA said"
+    taken: list[tuple[int, int]] = []
+    subject_first, verb_first, initials = _statement_patterns(phrases) or (None, None, None)
+    for pattern in (subject_first, verb_first, initials):
+        if pattern is None:
+            continue
+        for m in pattern.finditer(text):
+            b, e = m.start(), m.end()
+            if pattern is initials and (m.group(1) in _PRONOUNS or m.group(1) in person_initials):
+                continue
+            if any(b < te and tb < e for tb, te in taken):
+                continue
+            taken.append((b, e))
+            credits.append(Credit("phrase", b, e, text[b:e], None, names_parent_in(text[b:e])))
     # 5. quoting the copied passage
     for begin, end in quoted_spans:
         before = text[max(0, begin - 3) : begin]
