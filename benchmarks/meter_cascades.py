@@ -87,7 +87,13 @@ def score_attribution(labels_path: Path, texts: dict[str, str]) -> dict:
         if text is None:
             missing.append(row["path"])
             continue
-        credits = [c for c in find_credits(text, parent_source=AGENCY) if c.kind != "quote"]
+        # the paper itself, from the file name as the pipeline reads it ("..._sun.txt")
+        own = Path(row["path"]).stem.rsplit("_", 1)[-1]
+        credits = [
+            c
+            for c in find_credits(text, parent_source=AGENCY, own_source=own)
+            if c.kind != "quote"
+        ]
         lab_agency = row["credits_agency"].strip().lower() == "yes"
         lab_other = row["credits_other"].strip().lower() == "yes"
         det_agency, det_other = _credits_agency(credits), _credits_other(credits)

@@ -188,3 +188,86 @@ def test_pa_as_a_personal_assistant_is_not_the_agency():
         assert find_credits(text, parent_source="PA") == [], text
     credits = find_credits("The court was adjourned (PA).", parent_source="PA")
     assert is_attributed(credits) and {c.kind for c in credits} == {"names-source", "agency"}
+
+
+# Second round of METER rules (issue 5), each with its near miss.
+
+
+def test_a_paper_citing_itself_is_not_another_source():
+    text = "Her sister told The Sun last night: 'He has ruined us.'"
+    assert find_credits(text, own_source="sun") == []
+    assert _texts(find_credits(text, own_source="mirror")) == ["told The Sun"]
+    # the masthead's first word does not hide the paper: the Mail citing the Daily Mail
+    assert find_credits("He told the Daily Mail he was innocent.", own_source="mail") == []
+    # a longer title that contains the paper's name is another paper
+    assert _texts(find_credits("He told the New York Times he was sorry.", own_source="times")) == [
+        "told the New York Times"
+    ]
+
+
+def test_according_to_a_channel_not_a_person_or_the_proceedings():
+    assert _texts(find_credits("The car was stolen, according to police.")) == ["according to"]
+    assert _texts(find_credits("According to Scotland Yard, two men fled.")) == ["According to"]
+    assert _texts(
+        find_credits("According to Jo Bell, a spokeswoman for the trust, beds were closed.")
+    ) == ["According to"]
+    # a person's own account, and the case being reported (N1)
+    assert find_credits("According to Dawkins, Matthews punched him.") == []
+    assert find_credits("He lied for years, according to Don Tait, prosecuting.") == []
+    assert find_credits("According to the prosecution, he punched the man.") == []
+
+
+def test_a_credit_inside_the_hearings_account_is_not_a_source():
+    assert _texts(find_credits("Police believe the gun was thrown in the river.")) == [
+        "Police believe"
+    ]
+    assert find_credits("Police believe the gun was thrown in the river, the court heard.") == []
+    assert (
+        find_credits("He carried a bag which detectives believe held papers, Mr Temple said.") == []
+    )
+
+
+def test_organisation_statements_with_clauses_between_subject_and_verb():
+    for text, span in [
+        (
+            "Police in Leeds last night said the man was known to them.",
+            "Police in Leeds last night said",
+        ),
+        (
+            "The RSPCA, which brought the case, said it was delighted.",
+            "RSPCA, which brought the case, said",
+        ),
+        (
+            "The Department for Education and Employment said the rules were clear.",
+            "The Department for Education and Employment said",
+        ),
+        (
+            "Mencap, the charity for the disabled, condemned the ruling.",
+            "Mencap, the charity for the disabled, condemned",
+        ),
+        ("Norfolk Police defended their decision.", "Norfolk Police defended"),
+        ("BA yesterday said it would appeal.", "BA yesterday said"),
+    ]:
+        assert _texts(find_credits(text)) == [span], text
+    # persons speaking for an organisation, in their own name (N2), and headline capitals
+    assert find_credits("Dr Jones, the hospital consultant, said the boy was stable.") == []
+    assert (
+        find_credits(
+            "Lloyd Clarke, Assistant Chief Constable of West Yorkshire Police, which led the "
+            "inquiry, said he was pleased."
+        )
+        == []
+    )
+    assert find_credits("A JUDGE yesterday described the case as a tragedy.") == []
+    # a verb with an object: the department is criticised, not speaking
+    assert find_credits("The inquiry chairman criticised the department for failing her.") == []
+
+
+def test_issued_statements_and_via_an_outlet():
+    assert _texts(find_credits("The club and the council issued a joint statement.")) == [
+        "joint statement"
+    ]
+    assert _texts(find_credits("The footage was shown via the BBC website.")) == ["via the BBC"]
+    assert find_credits("They were due to return home via New Zealand.") == []
+    # reporters at the scene are the paper's own newsgathering (N2)
+    assert find_credits("Ms Casey told reporters she was relieved.") == []

@@ -171,29 +171,86 @@ def _alternation(words: Iterable[str]) -> str:
 @functools.lru_cache(maxsize=8)
 def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], ...]:
     """Patterns for an organisation's statement: speaker then verb ("A Metropolitan Police
-    spokesman said", "the Royal College of Nursing claimed", "Police believe"), verb then
-    speaker at the end of the clause ("said the Commission."), and initials then verb
-    ("BA said", "the CPS confirmed")."""
+    spokesman said", "the Royal College of Nursing claimed", "police in Sydney last night
+    said", "The RSPCA, which brought the case, said"), verb then speaker at the end of the
+    clause ("said the Commission."), initials then verb ("BA said", "the CPS confirmed"),
+    and a name with an organisation in apposition ("Mencap, the charity for the
+    handicapped, condemned")."""
     speakers = [p.text for p in phrases if p.kind == "speaker"]
     verbs = [p.text for p in phrases if p.kind == "statement-verb"]
+    inverted = [p.text for p in phrases if p.kind == "inverted-verb"] or verbs
     if not speakers or not verbs:
         return ()
     spk = f"(?i:{_alternation(speakers)})"
     verb = f"(?i:{_alternation(verbs)})"
     det = r"(?i:an?|the|his|her|its|their)\s+"
     cap = r"[A-Z][\w'&-]*"
+    # "also", "last night", "yesterday" between the speaker and the verb
+    adverbs = r"(?:\s+(?:[a-z]+ly|also|yesterday|today|tonight|last\s+night|later|earlier))"
+    # a relative clause: "The RSPCA, which brought the case, said"
+    relative = r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},)"
+    org_tail = (
+        rf"(?:\s+(?i:of|for|at|in)\s+(?:(?i:the)\s+)?{cap}"
+        rf"(?:\s+(?:(?:and|of|for)\s+)?{cap}){{0,4}})"
+    )
     subject_first = re.compile(
-        rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?"
-        rf"(?:\s+(?i:of|for|at|in)\s+(?:(?i:the)\s+)?{cap}(?:\s+{cap}){{0,3}})?"
-        rf"(?:\s+[a-z]+ly)?\s+{verb}(?!\w)"
+        rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?{org_tail}?"
+        rf"{relative}?{adverbs}{{0,2}}\s+{verb}(?!\w)"
     )
     verb_first = re.compile(
-        rf"(?<!\w){verb}\s+(?i:an?|the)\s+(?:[\w'&-]+\s+){{0,3}}?{spk}(?!\w)"
+        rf"(?<!\w)(?i:{_alternation(inverted)})\s+(?i:an?|the)\s+(?:[\w'&-]+\s+){{0,3}}?{spk}(?!\w)"
         r"(?=\s*(?:[.,;:!?\"'’”]|$|\s+(?:for|of|at)\b))"
     )
     lower_verbs = _alternation(v.lower() for v in verbs)
-    initials = re.compile(rf"(?<![\w.'’])([A-Z]{{2,6}})(?:\s+[a-z]+ly)?\s+(?:{lower_verbs})(?!\w)")
-    return subject_first, verb_first, initials
+    initials = re.compile(
+        rf"(?<![\w.'’])([A-Z]{{2,6}}){relative}?{adverbs}{{0,2}}\s+(?:{lower_verbs})(?!\w)"
+    )
+    # the speaker word must end the apposition (or lead an "of/for" phrase), so "Dr Jones,
+    # the hospital consultant, said" (a person) is not an organisation speaking
+    appositive = re.compile(
+        rf"(?<!\w){cap}(?:\s+{cap}){{0,3}},\s+(?i:the|an?)\s+(?:[a-z-]+\s+){{0,2}}{spk}"
+        rf"(?:\s+(?:for|of)\s+[^,.;:!?\n]{{1,40}})?,{adverbs}{{0,2}}\s+{verb}(?!\w)"
+    )
+    return subject_first, verb_first, initials, appositive
+
+
+# "according to Dawkins," / "according to Don Tait, prosecuting": a person's own account
+_TITLES = r"(?:Mr|Mrs|Ms|Miss|Dr|Sir|Lord|Lady|Judge|Professor|Prof|Det|Insp|Sgt)\.?\s+"
+_PERSON_NEXT = re.compile(
+    rf"\s+(?:{_TITLES})?([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){{0,2}})(?=\s*(?:[,.;:!?)]|$))"
+)
+# "..., Mr Temple said." at the end of the sentence: a named person's account
+_PERSON_SAID = re.compile(
+    rf",\s+{_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?,?\s+(?:said|added|told|claimed|alleged)\b"
+)
+_CAPS_ARTICLE = re.compile(r"(?<![\w])(?:A|AN|THE)\s+$")
+# an organisation named as part of a person's title is that person speaking
+_OF_BEFORE = re.compile(r"(?<!\w)(?:of|for|at|from|with)\s+$")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
+def _sentence(text: str, begin: int, end: int) -> tuple[int, int]:
+    """The sentence (or paragraph line) around a span, roughly: enough to tell whose
+    account it is."""
+    start = 0
+    for m in _SENTENCE_END.finditer(text, max(0, begin - 400), begin):
+        start = m.end()
+    m = _SENTENCE_END.search(text, end)
+    return start, (m.end() if m else len(text))
+
+
+def _person_not_channel(after: str, speakers: re.Pattern[str] | None) -> bool:
+    """ "according to" followed by a person's name, not an organisation ("according to the
+    RCN", "according to Scotland Yard") nor a spokesman ("according to Jo Bell, a spokeswoman
+    for the trust")."""
+    m = _PERSON_NEXT.match(after)
+    if not m:
+        return False
+    name = m.group(1)
+    if name.isupper() or (speakers is not None and speakers.search(name)):
+        return False
+    role = re.match(r",\s+(?:an?|the)\s+([^,.;:!?\n]{1,60})", after[m.end() :])
+    return not (role and speakers is not None and speakers.search(role.group(1)))
 
 
 def _outlet_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
@@ -210,9 +267,11 @@ def _outlet_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], re.P
     if exact:
         parts.append(_alternation(exact))
     phrase = re.compile(rf"(?<!\w)(?i:{_alternation(needs)})(?!\w)")
-    # the outlet, at most two words on: "told the Daily Mail", "told BBC Radio 4's Today"
+    # the outlet, at most two words on, with the capitalised words of its title: "told the
+    # Daily Mail", "told BBC Radio 4's Today", "told the New York Times"
     outlet = re.compile(
-        rf"\s+(?:[\w'’-]+\s+){{0,2}}?(?<!\w)((?:{'|'.join(parts)})(?:\s+[A-Z][\w'’-]*){{0,3}})(?!\w)"
+        rf"\s+(?:[a-z][\w'’-]*\s+){{0,2}}?(?<!\w)((?:[A-Z][\w'’-]*\s+){{0,2}}?"
+        rf"(?:{'|'.join(parts)})(?:\s+[A-Z][\w'’-]*){{0,3}})(?!\w)"
     )
     return phrase, outlet
 
@@ -260,8 +319,13 @@ def find_credits(
     quoted_spans: Iterable[tuple[int, int]] = (),
     extra_phrases: tuple[str, ...] = (),
     extra_agencies: tuple[str, ...] = (),
+    own_source: str | None = None,
+    own_aliases: Iterable[str] = (),
 ) -> list[Credit]:
-    """Every credit in ``text`` and ``links``, each marked if it names the parent."""
+    """Every credit in ``text`` and ``links``, each marked if it names the parent.
+
+    ``own_source`` is the document's own outlet: a paper citing itself ("told The Sun" in
+    the Sun) names no other source, so such credits are dropped."""
     credits: list[Credit] = []
     folded = _Folded(text)
     agencies = load_agencies(extra_agencies)
@@ -317,6 +381,7 @@ def find_credits(
     # 4. phrases
     phrases = load_phrases(extra_phrases)
     person_initials = {p.text for p in phrases if p.kind == "person-initials"}
+    court_source, court_speech, speaker_re = _court_patterns(phrases)
 
     def names_parent_in(window: str) -> bool:
         return any(
@@ -346,6 +411,14 @@ def find_credits(
             continue  # the parts of the outlet and statement rules below
         for m in _compiled(phrase.text, False).finditer(folded.text):
             b, e = folded.span(m.start(), m.end())
+            if phrase.kind == "credit" and (
+                (court_source and court_source.match(text, e))
+                or (
+                    phrase.text.lower() == "according to"
+                    and _person_not_channel(text[e : e + 120], speaker_re)
+                )
+            ):
+                continue
             # what follows (credit) or precedes (said) names whom it credits
             window = text[e : e + 80] if phrase.kind == "credit" else text[max(0, b - 80) : b]
             names_parent = any(
@@ -366,16 +439,24 @@ def find_credits(
                 )
     # 4c. an organisation's statement: "a police spokesman said", "BA said"
     taken: list[tuple[int, int]] = []
-    subject_first, verb_first, initials = _statement_patterns(phrases) or (None, None, None)
-    for pattern in (subject_first, verb_first, initials):
+    patterns = _statement_patterns(phrases)
+    initials = patterns[2] if patterns else None
+    verb_first_ = patterns[1] if patterns else None
+    for pattern in patterns:
         if pattern is None:
             continue
         for m in pattern.finditer(text):
             b, e = m.start(), m.end()
-            if pattern is initials and (m.group(1) in _PRONOUNS or m.group(1) in person_initials):
-                continue
+            if pattern is initials and (
+                m.group(1) in _PRONOUNS
+                or m.group(1) in person_initials
+                or _CAPS_ARTICLE.search(text, max(0, b - 5), b)
+            ):
+                continue  # "QC said"; "A JUDGE yesterday described" is a headline in capitals
             if any(b < te and tb < e for tb, te in taken):
                 continue
+            if pattern is not verb_first_ and _OF_BEFORE.search(text, max(0, b - 12), b):
+                continue  # "Lloyd Clarke, Assistant Chief Constable of West Yorkshire Police, ..."
             taken.append((b, e))
             credits.append(Credit("phrase", b, e, text[b:e], None, names_parent_in(text[b:e])))
     # 5. quoting the copied passage
@@ -384,7 +465,54 @@ def find_credits(
         after = text[end : end + 3]
         if any(q in before for q in QUOTES_OPEN) and any(q in after for q in QUOTES_CLOSE):
             credits.append(Credit("quote", begin, end, text[begin:end][:200], None, False))
-    return credits
+    return [
+        c
+        for c in credits
+        if not (c.kind == "phrase" and _inside_proceedings(text, c, court_speech))
+        and not _names_self(c, own_source, own_aliases)
+    ]
+
+
+@functools.lru_cache(maxsize=8)
+def _court_patterns(
+    phrases: tuple[Phrase, ...],
+) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None]:
+    """(proceedings right after "according to", proceedings in the same sentence, any
+    speaker word)."""
+
+    def words(kind: str) -> list[str]:
+        return [p.text for p in phrases if p.kind == kind]
+
+    source, speech, speakers = words("court-source"), words("court-speech"), words("speaker")
+    return (
+        re.compile(rf"\s+(?i:{_alternation(source)})(?!\w)") if source else None,
+        re.compile(rf"(?<!\w)(?i:{_alternation(speech)})(?!\w)") if speech else None,
+        re.compile(rf"(?<!\w)(?i:{_alternation(speakers)})(?!\w)") if speakers else None,
+    )
+
+
+def _inside_proceedings(text: str, credit: Credit, court_speech: re.Pattern[str] | None) -> bool:
+    """A credit in a sentence that the hearing or a named person speaks ("police believe he
+    fled, the court heard"; "..., Mr Temple said.") is their account, not a source's."""
+    if credit.begin is None or credit.end is None:
+        return False
+    start, stop = _sentence(text, credit.begin, credit.end)
+    sentence = text[start:stop]
+    if court_speech is not None and court_speech.search(sentence):
+        return True
+    return bool(_PERSON_SAID.search(text, credit.end, stop))
+
+
+def _names_self(credit: Credit, own_source: str | None, own_aliases: Iterable[str]) -> bool:
+    """The credit names the document's own outlet ("told The Sun" in the Sun)."""
+    if not own_source or credit.begin is None or credit.names_parent:
+        return False
+    named = credit.credited or credit.text
+    core = re.sub(r"^(?:(?i:the)\s+)?(?:(?:Daily|Sunday|Evening)\s+)?", "", named.strip())
+    return any(
+        (core == n if cs else core.lower() == n.lower()) or core.startswith(n + "'")
+        for n, cs in _names(own_source, own_aliases)
+    )
 
 
 def is_attributed(credits: list[Credit]) -> bool:

@@ -306,6 +306,8 @@ def _credits(
         parent_url=prow["url"] if isinstance(prow["url"], str) else None,
         parent_aliases=aliases.get(source or "", ()),
         quoted_spans=spans,
+        own_source=crow["source"] if isinstance(crow["source"], str) else None,
+        own_aliases=aliases.get(crow["source"], ()) if isinstance(crow["source"], str) else (),
     )
 
 
