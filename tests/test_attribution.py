@@ -271,3 +271,17 @@ def test_issued_statements_and_via_an_outlet():
     assert find_credits("They were due to return home via New Zealand.") == []
     # reporters at the scene are the paper's own newsgathering (N2)
     assert find_credits("Ms Casey told reporters she was relieved.") == []
+
+
+def test_third_round_rules_and_their_near_misses():
+    assert _texts(find_credits("Cops believe he wore a wig.")) == ["Cops believe"]
+    assert _texts(
+        find_credits("Detectives who investigated the case said the money had gone.")
+    ) == ["Detectives who investigated the case said"]
+    assert _texts(find_credits("She later appeared anonymously on BBC1's Crimewatch.")) == [
+        "appeared anonymously on BBC1"
+    ]
+    # a possessive: the speaker is the government's barrister, a person in court
+    assert find_credits("The charges, said the Spanish Government's barrister, were grave.") == []
+    assert find_credits("According to further evidence he gave, Tauber helped.") == []
+    assert find_credits("She told police that she had not said it.") == []

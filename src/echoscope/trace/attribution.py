@@ -187,8 +187,11 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     cap = r"[A-Z][\w'&-]*"
     # "also", "last night", "yesterday" between the speaker and the verb
     adverbs = r"(?:\s+(?:[a-z]+ly|also|yesterday|today|tonight|last\s+night|later|earlier))"
-    # a relative clause: "The RSPCA, which brought the case, said"
-    relative = r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},)"
+    # a relative clause: "The RSPCA, which brought the case, said", "Detectives who
+    # investigated the case said"
+    relative = (
+        r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},|\s+(?:who|which)\s+[a-z][^,.;:!?\n]{1,50}?)"
+    )
     org_tail = (
         rf"(?:\s+(?i:of|for|at|in)\s+(?:(?i:the)\s+)?{cap}"
         rf"(?:\s+(?:(?:and|of|for)\s+)?{cap}){{0,4}})"
@@ -199,7 +202,7 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     )
     verb_first = re.compile(
         rf"(?<!\w)(?i:{_alternation(inverted)})\s+(?i:an?|the)\s+(?:[\w'&-]+\s+){{0,3}}?{spk}(?!\w)"
-        r"(?=\s*(?:[.,;:!?\"'’”]|$|\s+(?:for|of|at)\b))"
+        r"(?=\s*(?:[.,;:!?\"”]|['’](?!s\b)|$|\s+(?:for|of|at)\b))"
     )
     lower_verbs = _alternation(v.lower() for v in verbs)
     initials = re.compile(
@@ -266,7 +269,9 @@ def _outlet_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], re.P
         parts.append(f"(?i:{_alternation(plain)})")
     if exact:
         parts.append(_alternation(exact))
-    phrase = re.compile(rf"(?<!\w)(?i:{_alternation(needs)})(?!\w)")
+    # an adverb may split a phrase: "appeared anonymously on BBC1's Crimewatch"
+    alternation = _alternation(needs).replace(r"\s+", r"\s+(?:[a-z]+ly\s+)?")
+    phrase = re.compile(rf"(?<!\w)(?i:{alternation})(?!\w)")
     # the outlet, at most two words on, with the capitalised words of its title: "told the
     # Daily Mail", "told BBC Radio 4's Today", "told the New York Times"
     outlet = re.compile(
@@ -485,7 +490,9 @@ def _court_patterns(
 
     source, speech, speakers = words("court-source"), words("court-speech"), words("speaker")
     return (
-        re.compile(rf"\s+(?i:{_alternation(source)})(?!\w)") if source else None,
+        re.compile(rf"\s+(?:[a-z]+\s+){{0,2}}?(?i:{_alternation(source)})(?!\w)")
+        if source
+        else None,
         re.compile(rf"(?<!\w)(?i:{_alternation(speech)})(?!\w)") if speech else None,
         re.compile(rf"(?<!\w)(?i:{_alternation(speakers)})(?!\w)") if speakers else None,
     )
