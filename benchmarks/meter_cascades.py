@@ -262,6 +262,17 @@ def main() -> None:
             "parent_missing": int(scored["parent"].isna().sum()),
             "pa_texts_in_trees": len(pa_nodes),
             "pa_with_newspaper_parent": wrong_direction,
+            # each, with the evidence the cascade used, so a reader can judge it
+            "pa_with_newspaper_parent_edges": [
+                {
+                    k: (v if isinstance(v, str | int | float | bool) or v is None else str(v))
+                    for k, v in r.items()
+                    if k in ("child", "parent", "time_relation", "confidence", "strength", "cluster_id")
+                }
+                for r in pa_nodes[
+                    pa_nodes["parent_source"].notna() & (pa_nodes["parent_source"] != "PA")
+                ].to_dict("records")
+            ],
             "direction_accuracy": round(1 - wrong_direction / len(pa_nodes), 4)
             if len(pa_nodes)
             else None,

@@ -285,3 +285,28 @@ def test_third_round_rules_and_their_near_misses():
     assert find_credits("The charges, said the Spanish Government's barrister, were grave.") == []
     assert find_credits("According to further evidence he gave, Tauber helped.") == []
     assert find_credits("She told police that she had not said it.") == []
+
+
+def test_fourth_round_rules_and_their_near_misses():
+    assert _texts(find_credits("Detectives suspect he killed them.")) == ["Detectives suspect"]
+    assert _texts(
+        find_credits(
+            "Pressure group Inquest, which examines deaths in custody, said it was concerned."
+        )
+    ) == ["group Inquest, which examines deaths in custody, said"]
+    mencap = find_credits("It was attacked by the charity Mencap, which condemned the operation.")
+    assert any("Mencap" in t for t in _texts(mencap))
+    assert _texts(find_credits("Roberts, described by police as cold, was jailed.")) == [
+        "described by police"
+    ]
+    assert _texts(find_credits("The Department of Health has said it will appeal.")) == [
+        "The Department of Health has said"
+    ]
+    assert _texts(find_credits("Cambridgeshire police admit mistakes were made.")) == [
+        "Cambridgeshire police admit"
+    ]
+    # a named spokesman speaks in his own name (N2); an admission of liability is made in
+    # the proceedings (N1); "had confirmed" narrates the background of the case
+    assert find_credits("Sinn Fein spokesman Gerry Kelly said it was a disgrace.") == []
+    assert find_credits("The Bromley Hospital NHS Trust admits liability.") == []
+    assert find_credits("Years earlier the Parole Board had confirmed her release date.") == []

@@ -196,9 +196,26 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
         rf"(?:\s+(?i:of|for|at|in)\s+(?:(?i:the)\s+)?{cap}"
         rf"(?:\s+(?:(?:and|of|for)\s+)?{cap}){{0,4}})"
     )
+    # "has said", "have confirmed" (not "had": the background of the case)
+    aux = r"(?:\s+(?:have|has))?"
     subject_first = re.compile(
         rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?{org_tail}?"
-        rf"{relative}?{adverbs}{{0,2}}\s+{verb}(?!\w)"
+        rf"{relative}?{adverbs}{{0,2}}{aux}\s+{verb}(?!\w)"
+    )
+    # a lower-case description before the name: "pressure group Inquest said", "the charity
+    # Mencap condemned" (not "Police Constable Smith said": the description is lower case)
+    # persons' roles are left out: "spokesman Gerry Kelly said" is a named person (N2)
+    lower_spk = _alternation(w.lower() for w in speakers if not _PERSON_ROLE.match(w))
+    described = re.compile(
+        rf"(?<![\w-])(?:{lower_spk})\s+{cap}(?:\s+{cap}){{0,3}}{relative}?{adverbs}{{0,2}}{aux}"
+        rf"\s+{verb}(?!\w)"
+    )
+    # a named body, then "which" and its statement: "Mencap, which condemned the operation",
+    # "the Royal Commission on Long-term Care, which said"
+    which_said = re.compile(rf"(?<!\w){cap},\s+which{adverbs}{{0,2}}{aux}\s+{verb}(?!\w)")
+    # the passive: "described by police as", "said by the RSPCA to be"
+    passive = re.compile(
+        rf"(?<!\w)(?:{verb})\s+by\s+(?:(?i:the)\s+)?(?:(?:{cap}\s+){{0,3}}{spk}|[A-Z]{{2,6}})(?!\w)"
     )
     verb_first = re.compile(
         rf"(?<!\w)(?i:{_alternation(inverted)})\s+(?i:an?|the)\s+(?:[\w'&-]+\s+){{0,3}}?{spk}(?!\w)"
@@ -214,7 +231,7 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
         rf"(?<!\w){cap}(?:\s+{cap}){{0,3}},\s+(?i:the|an?)\s+(?:[a-z-]+\s+){{0,2}}{spk}"
         rf"(?:\s+(?:for|of)\s+[^,.;:!?\n]{{1,40}})?,{adverbs}{{0,2}}\s+{verb}(?!\w)"
     )
-    return subject_first, verb_first, initials, appositive
+    return subject_first, verb_first, initials, appositive, described, which_said, passive
 
 
 # "according to Dawkins," / "according to Don Tait, prosecuting": a person's own account
@@ -226,6 +243,7 @@ _PERSON_NEXT = re.compile(
 _PERSON_SAID = re.compile(
     rf",\s+{_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?,?\s+(?:said|added|told|claimed|alleged)\b"
 )
+_PERSON_ROLE = re.compile(r"(?i)spokes|sources?$|insiders?$|aides?$")
 _CAPS_ARTICLE = re.compile(r"(?<![\w])(?:A|AN|THE)\s+$")
 # an organisation named as part of a person's title is that person speaking
 _OF_BEFORE = re.compile(r"(?<!\w)(?:of|for|at|from|with)\s+$")
@@ -387,6 +405,8 @@ def find_credits(
     phrases = load_phrases(extra_phrases)
     person_initials = {p.text for p in phrases if p.kind == "person-initials"}
     court_source, court_speech, speaker_re = _court_patterns(phrases)
+    admitted = [p.text for p in phrases if p.kind == "admission"]
+    admission = re.compile(rf"\s+(?i:{_alternation(admitted)})(?!\w)") if admitted else None
 
     def names_parent_in(window: str) -> bool:
         return any(
@@ -460,6 +480,8 @@ def find_credits(
                 continue  # "QC said"; "A JUDGE yesterday described" is a headline in capitals
             if any(b < te and tb < e for tb, te in taken):
                 continue
+            if admission is not None and admission.match(text, e):
+                continue  # "the trust admits liability": an admission in the proceedings
             if pattern is not verb_first_ and _OF_BEFORE.search(text, max(0, b - 12), b):
                 continue  # "Lloyd Clarke, Assistant Chief Constable of West Yorkshire Police, ..."
             taken.append((b, e))
