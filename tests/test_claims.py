@@ -696,3 +696,33 @@ def test_each_model_gets_its_own_matcher(tmp_path):
     one = tmp_path / "m.json"
     one.write_text(json.dumps({**base_m.as_dict(), "note": "extra keys are ignored"}))
     assert load_matcher(str(one)) == base_m
+
+
+def test_clusters_gather_around_a_centre_and_chains_are_cut(tmp_path):
+    """A chain of near matches A-B-C-D-E (each like the next, A not like C) is not one
+    claim: the best connected sentence is a centre and takes only what it matches."""
+    from echoscope.detect.claims.stage import build_clusters
+    from echoscope.store import Store
+
+    with Store(tmp_path / "c.duckdb") as store:
+        con = store.con
+        for row in range(7):
+            con.execute("INSERT INTO claim_texts VALUES (?, ?, ?)", [row, row, f"text {row}"])
+            con.execute("INSERT INTO claim_sentences VALUES (?, 0, 0, 6, ?)", [row, row])
+        con.execute("INSERT INTO claim_sentences VALUES (99, 0, 0, 6, 6)")  # row 6 twice
+        # chain 0-1-2-3-4; 2 also matches 5, so 2 is the best connected centre
+        for a, b, s in [(0, 1, 0.9), (1, 2, 0.8), (2, 3, 0.7), (3, 4, 0.95), (2, 5, 0.6)]:
+            con.execute("INSERT INTO claim_links VALUES (?, ?, 0.8, 0.5, ?, 'same')", [a, b, s])
+        con.execute("INSERT INTO claim_links VALUES (0, 4, 0.5, 0.1, 0.2, 'review')")
+        assert build_clusters(store) == 2
+        got = con.execute("SELECT cluster_id, row, score FROM claim_clusters").fetchall()
+    members: dict[int, dict[int, float]] = {}
+    for cid, row, score in got:
+        members.setdefault(cid, {})[row] = score
+    # centre 2 takes 1, 3, 5 with their scores against it; its own score is its best match
+    assert members[1] == {1: 0.8, 2: 0.8, 3: 0.7, 5: 0.6}
+    # 0 and 4 are left without a centre; they match each other only by a 'review' link
+    # and each other's neighbours are taken, so they are no claim cluster
+    assert all(0 not in m and 4 not in m for m in members.values())
+    # an exact text in two documents is a cluster of its own, scored 1.0
+    assert members[6] == {6: 1.0}

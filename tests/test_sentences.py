@@ -272,3 +272,21 @@ def test_bad_max_chars():
 def test_hostile_input_finishes_with_exact_offsets(text: str):
     split(text)
     split(text, max_chars=100)
+
+
+def test_long_headline_over_a_one_line_paragraph_is_its_own_sentence():
+    headline = "Harwick water supply cut to 40,000 homes after contamination found"
+    assert len(headline) > 64
+    body = (
+        "About 40,000 homes in Harwick were told not to drink tap water on Friday after "
+        "routine tests found high levels of a cleaning chemical."
+    )
+    assert [s.text for s in split_sentences(f"{headline}\n{body}")] == [headline, body]
+    # the same line in hard-wrapped prose (the next line is short too) runs on
+    wrapped = (
+        "Officials confirmed that the water supply was cut to 40,000 homes after contamination\n"
+        "Tests found a cleaning chemical in the reservoir on Friday.\n"
+        "More tests follow."
+    )
+    assert split_sentences(wrapped)[0].text.startswith("Officials confirmed")
+    assert "\nTests found" in split_sentences(wrapped)[0].text

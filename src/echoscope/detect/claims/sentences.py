@@ -85,6 +85,7 @@ _INITIAL_RE = re.compile(r"[A-Z]\.")
 
 # Every whitespace character Python knows, plus the invisible edge marks: what is trimmed.
 _TRIM = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + _INVIS_CHARS
+_NL_RE = re.compile(_NL)
 _SINGLE_NL = frozenset({"\n", "\r\n", "\r", "\u2028", "\x85"})
 _STARTER_CATEGORIES = frozenset({"Lu", "Lt", "Lo", "Nd"})
 # After these marks any letter or digit starts the next sentence (scripts without case).
@@ -101,8 +102,12 @@ def _words(*chunks: str) -> frozenset[str]:
 # A line break ends a sentence without final punctuation when the sentence began on that
 # line, is at most this long, does not end in a word that needs a continuation ("the", "of",
 # a comma), and the next line starts like a sentence: a heading, or one line of a post.
-# Longer lines are more likely hard-wrapped prose, so they run on.
+# Longer lines are more likely hard-wrapped prose, so they run on, unless the next line is
+# longer than any wrap width (then the text is not hard-wrapped: "Harwick water supply cut
+# to 40,000 homes after contamination found" over a one-line paragraph is a headline).
 _HEADING_MAX = 64
+_TITLE_MAX = 160
+_UNWRAPPED = 100
 _DANGLING = _words(
     "the a an of to in on at by for from with into onto over about than and or nor but that "
     "as is was are were be been his her their its our my your this these those which who "
@@ -183,7 +188,7 @@ def _period_ends_sentence(text: str, dot: int, nxt: int, sentence_start: int) ->
 
 
 def _line_is_heading(
-    text: str, sentence_start: int, line_start: int, end: int, next_char: str
+    text: str, sentence_start: int, line_start: int, end: int, next_start: int
 ) -> bool:
     """Whether the line break at ``end`` ends the current sentence although it has no final
     punctuation: see ``_HEADING_MAX``. The sentence must have begun on this line."""
@@ -195,10 +200,14 @@ def _line_is_heading(
     if end - start > 4 * _HEADING_MAX:
         return False
     line = text[start:end].strip(_TRIM)
-    if not line or len(line) > _HEADING_MAX:
+    if not line or len(line) > _TITLE_MAX:
         return False
+    if len(line) > _HEADING_MAX:
+        nl = _NL_RE.search(text, next_start, next_start + _UNWRAPPED + 1)
+        if nl is not None or len(text) - next_start <= _UNWRAPPED:
+            return False  # the next line is short too: perhaps hard-wrapped prose
     last = line.rstrip(_CLOSE_CHARS)[-1:] or line[-1]
-    if last in _CONTINUES or not _starts_sentence(next_char):
+    if last in _CONTINUES or not _starts_sentence(text[next_start]):
         return False
     return line.rsplit(None, 1)[-1].lower() not in _DANGLING
 
@@ -222,7 +231,7 @@ def _find_cuts(text: str) -> list[int]:
             if nxt >= n:
                 continue
             if _BULLET_RE.match(text, nxt) or _line_is_heading(
-                text, sentence_start, this_line, here, text[nxt]
+                text, sentence_start, this_line, here, nxt
             ):
                 cuts.append(here)
                 sentence_start = here

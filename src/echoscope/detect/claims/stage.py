@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from echoscope.detect.claims.embed import (
     DEFAULT_MODEL,
@@ -320,35 +319,60 @@ def _link(
 
 
 def build_clusters(store: Store) -> int:
-    """Claim clusters: sentences joined by 'same' matches, plus any sentence text that
-    appears in two or more documents. Each member's score is its best match inside the
-    cluster (1.0 for an identical text)."""
+    """Claim clusters around central sentences: every member is matched as the same claim
+    directly with its cluster's centre, so a chain of near matches (A like B, B like C)
+    never joins two different claims. Centres are taken greedily, best connected first;
+    each takes the sentences matched with it that no earlier centre took. A sentence left
+    with no centre to join is in no cluster (its matches stay in claim_links), unless its
+    exact text appears in two or more documents, which is a cluster of its own.
+
+    Each member's score is its match with the centre; the centre's is its best match in
+    the cluster, or 1.0 when other documents repeat its exact text."""
     n = store.con.execute("SELECT count(*) FROM claim_texts").fetchall()[0][0]
     links = store.con.execute(
         "SELECT row_a, row_b, score FROM claim_links WHERE status = ?", [SAME]
     ).fetchnumpy()
-    repeated = store.con.execute(
-        "SELECT row FROM claim_sentences GROUP BY row HAVING count(DISTINCT seq) > 1"
-    ).fetchnumpy()["row"]
-    a, b, s = (np.asarray(links[k]) for k in ("row_a", "row_b", "score"))
-    graph = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    best = np.zeros(n)
-    np.maximum.at(best, a, s)
-    np.maximum.at(best, b, s)
-    best[np.asarray(repeated, dtype=np.int64)] = 1.0
-    member = np.zeros(n, dtype=bool)
-    member[a] = member[b] = True
-    member[np.asarray(repeated, dtype=np.int64)] = True
-    rows = np.flatnonzero(member)
-    # a cluster is named by its smallest row, so ids stay put as clusters grow
+    repeated = np.asarray(
+        store.con.execute(
+            "SELECT row FROM claim_sentences GROUP BY row HAVING count(DISTINCT seq) > 1"
+        ).fetchnumpy()["row"],
+        dtype=np.int64,
+    )
+    a, b = (np.asarray(links[k], dtype=np.int64) for k in ("row_a", "row_b"))
+    s = np.asarray(links["score"], dtype=np.float64)
+    graph = sp.coo_matrix((np.r_[s, s], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+    degree = np.diff(graph.indptr)
+    weight = np.asarray(graph.sum(axis=1)).ravel()
+    linked = np.flatnonzero(degree)
+    # best connected first; ties by total score, then the earliest row (deterministic)
+    order = linked[np.lexsort((linked, -weight[linked], -degree[linked]))]
+    centre = np.full(n, -1, dtype=np.int64)
+    score = np.zeros(n)
+    for row in order:
+        if centre[row] >= 0:
+            continue
+        lo, hi = graph.indptr[row], graph.indptr[row + 1]
+        nbr, w = graph.indices[lo:hi], graph.data[lo:hi]
+        free = centre[nbr] < 0
+        if not free.any():
+            continue  # every match already belongs to another centre
+        centre[row] = row
+        centre[nbr[free]] = row
+        score[nbr[free]] = w[free]
+        score[row] = float(w[free].max())
+    alone = repeated[centre[repeated] < 0]
+    centre[alone] = alone
+    # a centre whose exact text other documents repeat matches them perfectly
+    score[repeated[centre[repeated] == repeated]] = 1.0
+    rows = np.flatnonzero(centre >= 0)
+    # a cluster is named by its smallest row
     first = np.full(n, n, dtype=np.int64)
-    np.minimum.at(first, label[rows], rows)
-    table = pa.table({"cluster_id": first[label[rows]], "row": rows, "score": best[rows]})
+    np.minimum.at(first, centre[rows], rows)
+    table = pa.table({"cluster_id": first[centre[rows]], "row": rows, "score": score[rows]})
     with store.transaction():
         store.con.execute("DELETE FROM claim_clusters")
         _insert(store, "INSERT INTO claim_clusters SELECT * FROM _claims_in", table)
-    return len(np.unique(first[label[rows]])) if len(rows) else 0
+    return len(np.unique(first[centre[rows]])) if len(rows) else 0
 
 
 def run_claims(
