@@ -53,10 +53,22 @@ def examples(ranker: Ranker, queries: dict[str, str], qrels: dict[str, set[str]]
     return out
 
 
-def held_out_map(ranker: Ranker, model, tweets: list[tuple[str, set[str]]]) -> dict[str, float]:
+def held_out_map(
+    ranker: Ranker,
+    model,
+    tweets: list[tuple[str, set[str]]],
+    base_params: dict | None = None,
+    mixes: tuple[float, ...] = (),
+) -> dict[str, float]:
     """MAP@5 of the untuned and the tuned model on tweets neither was trained on: the
     untuned model's candidates (nearest vectors and BM25) rescored with each model's
-    cosine and the same lexical score and weights."""
+    cosine and the same lexical score and weights.
+
+    With ``base_params`` (the tuned parameters' values before training) it also scores
+    the weight-space mixes base + a * (tuned - base) for each a in ``mixes``, and the
+    two-model ensemble (the mean of the untuned and tuned cosines)."""
+    import torch
+
     from checkthat import average_precision
     from echoscope.detect.claims.embed import clean_for_embedding
 
@@ -70,12 +82,28 @@ def held_out_map(ranker: Ranker, model, tweets: list[tuple[str, set[str]]]) -> d
         items = [clean_for_embedding(t) or t for t in items]
         return model.encode(items, batch_size=64, normalize_embeddings=True)
 
-    tuned_rows = encode([texts[r] for r in need])
-    tuned_q = encode([text for text, _ in tweets])
-    out: dict[str, list[float]] = {"untuned": [], "tuned": []}
+    vectors = {"tuned": (encode([texts[r] for r in need]), encode([t for t, _ in tweets]))}
+    if base_params:
+        params = dict(model.named_parameters())
+        trained = {n: params[n].detach().clone() for n in base_params}
+        for a in mixes:
+            with torch.no_grad():
+                for n, b in base_params.items():
+                    params[n].copy_(b + a * (trained[n] - b))
+            vectors[f"mix {a}"] = (encode([texts[r] for r in need]), encode([t for t, _ in tweets]))
+        with torch.no_grad():
+            for n, t in trained.items():
+                params[n].copy_(t)
+    out: dict[str, list[float]] = {"untuned": []} | {name: [] for name in vectors}
+    if base_params:
+        out["ensemble"] = []
     for i, ((rows, sem, lex, _), (_, rel)) in enumerate(zip(cands, tweets, strict=True)):
-        tuned_sem = tuned_rows[[at[int(r)] for r in rows]] @ tuned_q[i]
-        for name, cos in (("untuned", sem), ("tuned", tuned_sem)):
+        cosines = {"untuned": sem}
+        for name, (row_vecs, q_vecs) in vectors.items():
+            cosines[name] = row_vecs[[at[int(r)] for r in rows]] @ q_vecs[i]
+        if base_params:
+            cosines["ensemble"] = (sem + cosines["tuned"]) / 2
+        for name, cos in cosines.items():
             prob = matcher.probability(cos, lex)
             best: dict[str, float] = {}
             for r, p in zip(rows, prob, strict=True):
@@ -105,7 +133,17 @@ def main() -> None:
         help="train on half the train tweets, report MAP@5 on the other half and dev, "
         "write benchmarks/results/claim_model_holdout.json, ship nothing",
     )
+    ap.add_argument(
+        "--mix",
+        dest="mixes",
+        type=float,
+        action="append",
+        default=None,
+        help="with --holdout: also score base + MIX * (tuned - base) (repeat; default "
+        "0.25, 0.5, 0.75) and the two-model ensemble",
+    )
     args = ap.parse_args()
+    args.mixes = tuple(args.mixes or (0.25, 0.5, 0.75))
 
     # examples are mined with the untuned model, so training never depends on its output
     ranker = Ranker(vclaim_store(SET / "vclaims.jsonl.gz", model=BASE_MODEL))
@@ -129,6 +167,7 @@ def main() -> None:
         param.requires_grad = tuned.tunable(name)
         if param.requires_grad:
             params.append(param)
+    base_params = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
 
     def embed(texts: list[str]) -> torch.Tensor:
@@ -161,7 +200,7 @@ def main() -> None:
     model.eval()
     if args.holdout:
         with torch.no_grad():
-            scores = held_out_map(ranker, model, held)
+            scores = held_out_map(ranker, model, held, base_params, args.mixes)
         write_result(
             "claim_model_holdout",
             {
