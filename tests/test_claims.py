@@ -726,3 +726,63 @@ def test_clusters_gather_around_a_centre_and_chains_are_cut(tmp_path):
     assert all(0 not in m and 4 not in m for m in members.values())
     # an exact text in two documents is a cluster of its own, scored 1.0
     assert members[6] == {6: 1.0}
+
+
+def test_claim_propagation_tree_with_parents_and_credit(tmp_path, embedder):
+    """The cascade stage builds a tree per claim cluster: the earliest statement is the
+    root, later ones repeat an earlier one (an identical sentence beats a re-wording), and
+    a repetition that names its parent's outlet is credited; `trace` shows the tree."""
+    from echoscope.trace.cascade import origins, run_cascades, tree
+
+    credited = (
+        "metro-daily/library",
+        "metro-daily",
+        datetime(2024, 5, 4, 10, 0),
+        CLAIM + " The Elm Times reported the vote first.",
+    )
+    store, _ = build(tmp_path / "t.duckdb", LIBRARY_DOCS + UNRELATED_DOCS + [credited], embedder)
+    with store:
+        summary = run_cascades(store, {"elm-times": ("Elm Times",)})
+        assert summary.claims["edges"] >= 3 and summary.claims["attributed"] >= 1
+        (cluster_id,) = {
+            cid
+            for (cid,) in store.con.execute(
+                "SELECT cluster_id FROM claim_clusters WHERE row = ?", [row_of_text(store, CLAIM)]
+            ).fetchall()
+        }
+        rows = tree(store, cluster_id, claims=True).set_index("doc")
+        assert set(rows.index) == LIBRARY_IDS | {"metro-daily/library"}
+        # the tweet (07:30) is the first statement, in other words than the paper's
+        assert not isinstance(rows.loc["twitter/1786001", "parent"], str)  # a root
+        assert rows.loc["elm-times/library-vote", "parent"] == "twitter/1786001"
+        assert rows.loc["elm-times/library-vote", "time_relation"] == "before"
+        assert not rows.loc["elm-times/library-vote", "attributed"]
+        # the same sentence word for word beats the earlier re-wording, and the credit
+        # names the parent's outlet by its alias
+        metro = rows.loc["metro-daily/library"]
+        assert metro["parent"] == "elm-times/library-vote" and metro["attributed"]
+        assert metro["credit_kind"] == "names-source" and metro["credit_text"] == "Elm Times"
+        evidence = json.loads(metro["evidence"])
+        assert evidence["basis"] == "claim" and evidence["semantic"] == 1.0
+        # nothing unrelated is in a claim tree, and origins lists the claim
+        in_trees = {
+            d
+            for (d,) in store.con.execute(
+                "SELECT d.id FROM claim_cascade_edges e JOIN documents d ON d.seq = e.child_seq"
+            ).fetchall()
+        }
+        assert not in_trees & UNRELATED_IDS
+        top = origins(store, claims=True).set_index("cluster_id").loc[cluster_id]
+        assert top["first_doc"] == "twitter/1786001" and top["copies"] == 3
+
+        result = ClaimTracer(store, embedder=embedder).trace(CLAIM)
+        placed = {o.doc_id: o for o in result.by_document() if o.in_tree}
+        assert placed["metro-daily/library"].parent_doc == "elm-times/library-vote"
+        assert placed["metro-daily/library"].attributed
+        assert placed["twitter/1786001"].parent_doc is None
+
+
+def test_trace_on_a_store_without_claim_trees(library):
+    """A store whose cascade stage has not run: trace works, with no tree attached."""
+    _, _, tracer = library
+    assert not any(o.in_tree for o in tracer.trace(CLAIM).occurrences)

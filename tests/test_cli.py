@@ -226,6 +226,27 @@ def test_demo_traces_its_claims_and_trace_command(tmp_path):
     same = [o["doc_id"] for o in data["occurrences"] if o["status"] == "same"]
     assert {"p002", "p003", "p004", "p005", "p006", "p007"} <= set(same)
     assert [o["doc_id"] for o in data["occurrences"] if o["earliest"]] == ["p002"]
+    # ... and its propagation: the five accounts repeat p002 without credit
+    placed = {o["doc_id"]: o for o in data["occurrences"] if o["in_tree"]}
+    assert placed["p002"]["parent_doc"] is None
+    for post in ("p003", "p004", "p005", "p006", "p007"):
+        assert placed[post]["parent_doc"] == "p002" and placed[post]["attributed"] is False
+    assert "propagation" in res.stdout and "repeats harwick_news_now" in res.stdout
+    # the wire claim's tree, from `origins --claims` to `cascade --claim`: the outlets
+    # repeat the wire, the Courier (which links to it) with credit, the Ledger without
+    top = json.loads(run("origins", "--claims", "--db", db, "--json").stdout)
+    wire = next(r for r in top if r["first_doc"] == "nws-20250314-harwick-water")
+    tree = json.loads(
+        run("cascade", str(wire["cluster_id"]), "--claim", "--db", db, "--json").stdout
+    )
+    by_doc = {r["doc"]: r for r in tree}
+    courier = by_doc["articles/2025-03-14/harwick-courier/water-supply-cut.html"]
+    ledger = by_doc["articles/2025-03-14/daily-ledger/harwick-homes-without-water.html"]
+    assert courier["parent"] == ledger["parent"] == "nws-20250314-harwick-water"
+    assert courier["attributed"] and courier["credit_kind"] == "link"
+    assert not ledger["attributed"] and ledger["evidence"]["basis"] == "claim"
+    res = run("cascade", str(wire["cluster_id"]), "--claim", "--db", db)
+    assert res.exit_code == 0 and "no credit" in res.stdout and "claim cluster" in res.stdout
     # The claim clusters export lists the six identical posts in one cluster, with sentences.
     out = tmp_path / "claims.csv"
     res = run(

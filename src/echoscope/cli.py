@@ -476,6 +476,14 @@ def analyze(
             f"{c['low_confidence']:,} low-confidence edges)",
             highlight=False,
         )
+        if c.get("claims"):
+            k = c["claims"]
+            out.print(
+                f"[bold]claim trees[/]: {k['clusters']:,} claims, {k['roots']:,} first "
+                f"statements, {k['edges']:,} repetitions ({k['attributed']:,} credit their "
+                f"source, {k['unattributed']:,} do not)",
+                highlight=False,
+            )
 
 
 @app.command()
@@ -567,6 +575,30 @@ def trace(
             f"cannot be told apart from: {escape(', '.join(result.first_ties))}",
             highlight=False,
         )
+    tree_rows = [
+        {
+            "seq": o.doc_id,
+            "doc": o.doc_id,
+            "source": o.source,
+            "published_at": o.published_at,
+            "parent_seq": o.parent_doc,
+            "parent_source": o.parent_source,
+            "confidence": o.parent_confidence,
+            "time_relation": o.parent_relation,
+            "attributed": o.attributed,
+            "credit_kind": o.credit_kind,
+            "credit_text": o.credit_text,
+        }
+        for o in occ[:limit]
+        if o.in_tree and o.status == "same"
+    ]
+    if tree_rows:
+        # who repeated whom among the documents stating the claim (not those for review),
+        # from the claim clusters' propagation trees (cascade stage)
+        out.print(
+            _tree_view(tree_rows, "[bold]propagation[/] (who repeated whom, and credit)", True),
+            highlight=False,
+        )
 
 
 @app.command()
@@ -629,19 +661,22 @@ def reuse(
 def cascade(
     cluster_id: Annotated[int, typer.Argument(help="Reuse cluster id (see `echoscope origins`).")],
     db: DbOpt = Path("echoscope.duckdb"),
+    claim: Annotated[
+        bool,
+        typer.Option("--claim", help="CLUSTER_ID is a claim cluster (`origins --claims`)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The propagation tree of one cluster: who published first, who copied whom, who credited."""
-    from rich.tree import Tree
-
     from echoscope.store import Store
     from echoscope.trace.cascade import tree
 
     with Store(db, read_only=True) as store:
-        frame = tree(store, cluster_id)
+        frame = _read_tree(store, tree, cluster_id, claim)
     if frame.empty:
         raise UserError(
-            f"no cluster {cluster_id} (run `echoscope analyze`, then `echoscope origins`)"
+            f"no {'claim ' if claim else ''}cluster {cluster_id} (run `echoscope analyze`, "
+            f"then `echoscope origins{' --claims' if claim else ''}`)"
         )
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     if as_json:
@@ -649,20 +684,45 @@ def cascade(
             r["evidence"] = json.loads(r["evidence"]) if isinstance(r["evidence"], str) else None
         print(json.dumps(rows, ensure_ascii=False, default=str))
         return
-    root = Tree(f"[bold]cluster {cluster_id}[/]: {len(rows)} documents")
+    kind = "claim cluster" if claim else "cluster"
+    out.print(
+        _tree_view(rows, f"[bold]{kind} {cluster_id}[/]: {len(rows)} documents", claim),
+        highlight=False,
+    )
+
+
+def _read_tree(store, tree, cluster_id: int, claim: bool):
+    """A cluster's tree; a store from before claim trees existed has none."""
+    import duckdb
+
+    try:
+        return tree(store, cluster_id, claims=claim)
+    except duckdb.CatalogException as exc:
+        raise UserError("this store has no claim trees yet: run `echoscope analyze`") from exc
+
+
+def _tree_view(rows: list[dict], title: str, claim: bool):
+    """A rich tree of documents under their parents (escaped: names are document content)."""
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    root = Tree(title)
+    verb = "repeats" if claim else "copies"
 
     def label(r: dict) -> str:
         when = str(r["published_at"])[:16] if r["published_at"] is not None else "date unknown"
-        text = f"{when}  [bold]{r['source'] or '?'}[/]  {r['doc']}"
+        text = f"{when}  [bold]{escape(str(r['source'] or '?'))}[/]  {escape(str(r['doc']))}"
         if r["parent_seq"] is None:
             return text + "  [cyan](first appearance)[/]"
         if r["attributed"]:
-            credit = f"[green]credits it ({r['credit_kind']}: {str(r['credit_text'])[:60]})[/]"
+            credit = (
+                f"[green]credits it ({r['credit_kind']}: {escape(str(r['credit_text'])[:60])})[/]"
+            )
         else:
             credit = "[red]no credit[/]"
         return text + (
-            f"\n   copies {r['parent_source'] or '?'}: confidence {r['confidence']:.2f} "
-            f"({r['time_relation']}), {credit}"
+            f"\n   {verb} {escape(str(r['parent_source'] or '?'))}: confidence "
+            f"{r['confidence']:.2f} ({r['time_relation']}), {credit}"
         )
 
     nodes: dict = {}
@@ -682,7 +742,7 @@ def cascade(
                 nodes[r["seq"]] = root.add(label(r))
             break
         pending = rest
-    out.print(root, highlight=False)
+    return root
 
 
 @app.command()
@@ -690,14 +750,22 @@ def cascade(
 def origins(
     db: DbOpt = Path("echoscope.duckdb"),
     limit: Annotated[int, typer.Option(help="Clusters to list.")] = 20,
+    claims: Annotated[
+        bool, typer.Option("--claims", help="Claim clusters (repeated in any words) instead.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The largest reuse clusters: first source, spread, and the copies that gave no credit."""
+    import duckdb
+
     from echoscope.store import Store
     from echoscope.trace.cascade import origins as load_origins
 
     with Store(db, read_only=True) as store:
-        frame = load_origins(store, limit)
+        try:
+            frame = load_origins(store, limit, claims=claims)
+        except duckdb.CatalogException as exc:
+            raise UserError("this store has no claim trees yet: run `echoscope analyze`") from exc
     rows = frame.to_dict(orient="records")
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, default=str))
@@ -705,7 +773,7 @@ def origins(
     if not rows:
         out.print("No cascades yet: run `echoscope analyze` first.")
         return
-    table = Table(title="origins")
+    table = Table(title="origins of claims" if claims else "origins")
     for col in (
         "cluster",
         "first source",
@@ -925,7 +993,7 @@ def export(
     table: Annotated[
         str,
         typer.Option(
-            help="documents, reuse_links, reuse_passages, reuse_clusters, cascade_edges (with evidence), claim_clusters or claim_links."
+            help="documents, reuse_links, reuse_passages, reuse_clusters, cascade_edges (with evidence), claim_clusters, claim_links or claim_cascade_edges."
         ),
     ] = "documents",
     db: DbOpt = Path("echoscope.duckdb"),

@@ -63,6 +63,13 @@ EXPORTS = {
         "e.credit_text, e.evidence FROM cascade_edges e JOIN documents c ON c.seq = e.child_seq "
         "LEFT JOIN documents p ON p.seq = e.parent_seq ORDER BY e.cluster_id, c.published_at"
     ),
+    "claim_cascade_edges": (
+        "SELECT e.cluster_id, c.id AS child, c.source AS child_source, c.published_at AS child_published, "
+        "p.id AS parent, p.source AS parent_source, p.published_at AS parent_published, e.confidence, "
+        "e.time_relation, e.strength, e.attributed, e.credit_kind, e.credit_begin, e.credit_end, "
+        "e.credit_text, e.evidence FROM claim_cascade_edges e JOIN documents c ON c.seq = e.child_seq "
+        "LEFT JOIN documents p ON p.seq = e.parent_seq ORDER BY e.cluster_id, c.published_at"
+    ),
     "claim_clusters": (
         "SELECT k.cluster_id, d.id AS doc, d.source, d.published_at, s.idx AS sentence_index, "
         's."begin", s."end", substr(d.text, s."begin" + 1, s."end" - s."begin") AS sentence, k.score '

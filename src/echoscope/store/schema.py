@@ -118,6 +118,21 @@ TABLES += [
         evidence VARCHAR                   -- JSON: link, gap, alternatives, credits
     )
     """,
+    # the same, for claim clusters: who first stated a claim and who repeated it, in any
+    # words (cluster_id is a claim cluster; strength is the claim match score)
+    """
+    CREATE TABLE IF NOT EXISTS claim_cascade_edges (
+        cluster_id BIGINT NOT NULL,
+        child_seq BIGINT NOT NULL,
+        parent_seq BIGINT,
+        confidence DOUBLE,
+        time_relation VARCHAR,
+        strength DOUBLE,
+        attributed BOOLEAN,
+        credit_kind VARCHAR, credit_begin INTEGER, credit_end INTEGER, credit_text VARCHAR,
+        evidence VARCHAR                   -- JSON: sentences, score, reuse link, gap, credits
+    )
+    """,
 ]
 
 # detect/claims: sentences, one row per distinct sentence text (embedded once), the vector

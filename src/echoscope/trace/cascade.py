@@ -42,28 +42,50 @@ class CascadeSummary:
     low_confidence: int = 0
     seconds: float = 0.0
     relations: dict[str, int] = field(default_factory=dict)
+    # the same counts for claim clusters (claim_cascade_edges), when the claims stage ran
+    claims: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+_EDGE_COLUMNS = [
+    "cluster_id",
+    "child_seq",
+    "parent_seq",
+    "confidence",
+    "time_relation",
+    "strength",
+    "attributed",
+    "credit_kind",
+    "credit_begin",
+    "credit_end",
+    "credit_text",
+    "evidence",
+]
+CLAIM_CANDIDATES = 10  # earliest documents per sentence considered as a claim's parent
+
+
 def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None) -> CascadeSummary:
-    """Rebuild every propagation tree from the current reuse clusters and links."""
+    """Rebuild every propagation tree: one per reuse cluster (cascade_edges) and one per
+    claim cluster (claim_cascade_edges)."""
     started = time.perf_counter()
     con = store.con
     summary = CascadeSummary()
+    aliases = aliases or {}
     members = con.execute("SELECT DISTINCT cluster_id, seq FROM reuse_clusters").df()
-    links = con.execute(
-        "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
-        "coalesce(matched, 1000000) AS matched FROM reuse_links WHERE NOT boilerplate"
+    claim_members = con.execute(
+        "SELECT DISTINCT k.cluster_id, s.seq FROM claim_clusters k "
+        "JOIN claim_sentences s ON s.row = k.row"
     ).df()
     con.execute("DELETE FROM cascade_edges")
-    if members.empty:
-        return summary
+    con.execute("DELETE FROM claim_cascade_edges")
     docs = (
         con.execute(
             "SELECT d.seq, d.id, d.source, d.url, d.published_at, d.time_precision, d.text, d.links "
-            "FROM documents d WHERE d.seq IN (SELECT seq FROM reuse_clusters)"
+            "FROM documents d WHERE d.seq IN (SELECT seq FROM reuse_clusters) "
+            "OR d.seq IN (SELECT s.seq FROM claim_clusters k "
+            "JOIN claim_sentences s ON s.row = k.row)"
         )
         .df()
         .set_index("seq")
@@ -72,38 +94,149 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
     docs["earliest"] = pd.to_datetime(docs["published_at"], errors="coerce").astype(
         "datetime64[ns]"
     )
-    passages = con.execute(
-        "SELECT p.link_id, p.seq_a, p.a_begin, p.a_end, p.seq_b, p.b_begin, p.b_end FROM reuse_passages p"
-    ).df()
-    # Both directions of every link, with the child's coverage as the parent's strength.
-    both = pd.concat(
-        [
-            links.rename(
-                columns={
-                    "seq_a": "parent",
-                    "seq_b": "child",
-                    "coverage_a": "cov_parent",
-                    "coverage_b": "cov_child",
-                }
-            ),
-            links.rename(
-                columns={
-                    "seq_b": "parent",
-                    "seq_a": "child",
-                    "coverage_b": "cov_parent",
-                    "coverage_a": "cov_child",
-                }
-            ),
-        ],
-        ignore_index=True,
+    if not members.empty:
+        links = con.execute(
+            "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
+            "coalesce(matched, 1000000) AS matched FROM reuse_links WHERE NOT boilerplate"
+        ).df()
+        passages = con.execute(
+            "SELECT p.link_id, p.seq_a, p.a_begin, p.a_end, p.seq_b, p.b_begin, p.b_end "
+            "FROM reuse_passages p"
+        ).df()
+        # Both directions of every link, with the child's coverage as the parent's strength.
+        both = pd.concat(
+            [_directed(links, "a", "b"), _directed(links, "b", "a")], ignore_index=True
+        )
+
+        def reuse_credits(child: int, parent: int, _row) -> list:
+            return _credits(child, parent, docs, _spans(passages, child, parent), aliases)
+
+        rows = _trees(members, both, docs, reuse_credits, summary)
+        _insert_edges(con, "cascade_edges", rows)
+    if not claim_members.empty:
+        cands = _claim_candidates(con)
+        counts = CascadeSummary()
+
+        def claim_credits(child: int, parent: int, row) -> list:
+            return _credits(
+                child, parent, docs, [(int(row.child_begin), int(row.child_end))], aliases
+            )
+
+        rows = _trees(claim_members, cands, docs, claim_credits, counts)
+        _insert_edges(con, "claim_cascade_edges", rows)
+        summary.claims = {
+            k: v for k, v in counts.as_dict().items() if k not in ("claims", "seconds")
+        }
+    summary.seconds = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def _directed(links: pd.DataFrame, parent: str, child: str) -> pd.DataFrame:
+    return links.rename(
+        columns={
+            f"seq_{parent}": "parent",
+            f"seq_{child}": "child",
+            f"coverage_{parent}": "cov_parent",
+            f"coverage_{child}": "cov_child",
+        }
     )
-    by_child = {c: g for c, g in both.groupby("child")}
+
+
+def _spans(passages: pd.DataFrame, child: int, parent: int) -> list[tuple[int, int]]:
+    """The child's side of every passage it shares with the parent."""
+    if not len(passages):
+        return []
+    a = passages[(passages["seq_a"] == parent) & (passages["seq_b"] == child)]
+    b = passages[(passages["seq_b"] == parent) & (passages["seq_a"] == child)]
+    return list(zip(a["b_begin"], a["b_end"], strict=True)) + list(
+        zip(b["a_begin"], b["a_end"], strict=True)
+    )
+
+
+def _claim_candidates(con) -> pd.DataFrame:
+    """For each document of each claim cluster, the earlier-or-unordered documents of the
+    cluster that state the claim in the same words or in words the matcher linked: the
+    closest sentence pair (cosine; 1.0 for the same text) and its match score. The cosine,
+    not the score, ranks parents: the matcher's probability saturates near 1 for any clear
+    re-wording, while a sentence repeated word for word is a closer source than one
+    re-worded. Where the two documents also share reused text, its
+    coverages tell the direction when the times cannot (as for reuse trees).
+
+    Each sentence offers at most its CLAIM_CANDIDATES earliest documents as parents, so a
+    line repeated by thousands of posts costs thousands of candidates, not millions."""
+    return con.execute(
+        f"""
+        WITH m AS (
+            SELECT DISTINCT k.cluster_id, s.seq, s.row, s.begin, s."end"
+            FROM claim_clusters k JOIN claim_sentences s ON s.row = k.row
+        ),
+        t AS (SELECT m.*, d.published_at FROM m JOIN documents d ON d.seq = m.seq),
+        early AS (
+            SELECT * FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY cluster_id, row ORDER BY published_at NULLS LAST, seq
+                ) AS rk FROM t
+            ) WHERE rk <= {CLAIM_CANDIDATES}
+        ),
+        pairs AS (   -- sentence pairs of one cluster: the same text, or a stored match
+            SELECT DISTINCT cluster_id, row AS rc, row AS rp, 1.0 AS semantic, 1.0 AS score
+            FROM m
+            UNION ALL
+            SELECT ka.cluster_id, l.row_a, l.row_b, l.semantic, l.score FROM claim_links l
+            JOIN claim_clusters ka ON ka.row = l.row_a
+            JOIN claim_clusters kb ON kb.row = l.row_b AND kb.cluster_id = ka.cluster_id
+            UNION ALL
+            SELECT ka.cluster_id, l.row_b, l.row_a, l.semantic, l.score FROM claim_links l
+            JOIN claim_clusters ka ON ka.row = l.row_a
+            JOIN claim_clusters kb ON kb.row = l.row_b AND kb.cluster_id = ka.cluster_id
+        ),
+        best AS (
+            SELECT c.cluster_id, c.seq AS child, p.seq AS parent,
+                   max(x.semantic) AS semantic, arg_max(x.score, x.semantic) AS score,
+                   arg_max(x.rc, x.semantic) AS row_child, arg_max(x.rp, x.semantic) AS row_parent,
+                   arg_max(c.begin, x.semantic) AS child_begin,
+                   arg_max(c."end", x.semantic) AS child_end
+            FROM pairs x
+            JOIN t c ON c.cluster_id = x.cluster_id AND c.row = x.rc
+            JOIN early p ON p.cluster_id = x.cluster_id AND p.row = x.rp
+            WHERE c.seq <> p.seq
+            GROUP BY 1, 2, 3
+        )
+        SELECT b.*, r.link_id,
+               CASE WHEN r.seq_a = b.child THEN r.coverage_a ELSE r.coverage_b END AS reuse_child,
+               CASE WHEN r.seq_a = b.child THEN r.coverage_b ELSE r.coverage_a END AS reuse_parent
+        FROM best b LEFT JOIN (
+            SELECT * FROM reuse_links WHERE NOT boilerplate
+        ) r ON (r.seq_a = b.child AND r.seq_b = b.parent) OR (r.seq_a = b.parent AND r.seq_b = b.child)
+        """
+    ).df()
+
+
+def _insert_edges(con, table: str, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    frame = pd.DataFrame(rows, columns=_EDGE_COLUMNS)
+    con.register("_e", frame)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM _e")
+    finally:
+        con.unregister("_e")
+
+
+def _trees(
+    members: pd.DataFrame, cands_all: pd.DataFrame, docs: pd.DataFrame, credits_of, summary
+) -> list[tuple]:
+    """One edge (or root) per member of every cluster, counted into ``summary``."""
     rows: list[tuple] = []
+    keyed = "cluster_id" in cands_all.columns  # claim candidates belong to one cluster
+    by_child = {
+        key: g for key, g in cands_all.groupby(["cluster_id", "child"] if keyed else "child")
+    }
     for cluster_id, group in members.groupby("cluster_id"):
         summary.clusters += 1
         in_cluster = set(group["seq"].tolist())
         for child in group["seq"].unique():
-            cands = by_child.get(child)
+            cands = by_child.get((cluster_id, child) if keyed else child)
             if cands is not None:
                 # a document may sit in several clusters: only parents from this one
                 cands = cands[cands["parent"].isin(in_cluster)]
@@ -111,28 +244,14 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
                     cands = None
             edge = _choose_parent(child, cands, docs) if cands is not None else None
             if edge is None:
-                rows.append(
-                    (
-                        int(cluster_id),
-                        int(child),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
-                )
+                rows.append((int(cluster_id), int(child), *([None] * 10)))
                 summary.roots += 1
                 continue
-            parent, confidence, relation, strength, evidence = edge
-            credits = _credits(child, parent, docs, passages, aliases or {})
+            parent, confidence, relation, strength, evidence, row = edge
+            credits = credits_of(child, parent, row)
             attributed = is_attributed(credits)
             best = best_credit(credits)
+            named = best is not None and best.names_parent
             evidence["credits"] = [
                 {
                     "kind": c.kind,
@@ -153,10 +272,10 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
                     relation,
                     round(strength, 4),
                     attributed,
-                    best.kind if best and best.names_parent else None,
-                    best.begin if best and best.names_parent else None,
-                    best.end if best and best.names_parent else None,
-                    best.text[:300] if best and best.names_parent else None,
+                    best.kind if named else None,
+                    best.begin if named else None,
+                    best.end if named else None,
+                    best.text[:300] if named else None,
                     json.dumps(evidence, default=str),
                 )
             )
@@ -165,30 +284,7 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
             summary.unattributed += int(not attributed)
             summary.low_confidence += int(confidence < 0.5)
             summary.relations[relation] = summary.relations.get(relation, 0) + 1
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "cluster_id",
-            "child_seq",
-            "parent_seq",
-            "confidence",
-            "time_relation",
-            "strength",
-            "attributed",
-            "credit_kind",
-            "credit_begin",
-            "credit_end",
-            "credit_text",
-            "evidence",
-        ],
-    )
-    con.register("_e", frame)
-    try:
-        con.execute("INSERT INTO cascade_edges SELECT * FROM _e")
-    finally:
-        con.unregister("_e")
-    summary.seconds = round(time.perf_counter() - started, 2)
-    return summary
+    return rows
 
 
 def _relation(parent: pd.Series, child: pd.Series) -> str:
@@ -209,19 +305,28 @@ def _relation(parent: pd.Series, child: pd.Series) -> str:
 
 
 def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
+    """The parent of ``child`` among candidate links: reuse links (coverages, identity) or
+    claim matches (a score; text direction only from reuse coverages when both share
+    reused text). Returns (parent, confidence, relation, strength, evidence, link row)."""
     crow = docs.loc[child]
+    claim = "score" in cands.columns
     scored = []
     for row in cands.itertuples():
         prow = docs.loc[row.parent]
         relation = _relation(prow, crow)
         if relation == "after":
             continue
-        if row.matched < MIN_MATCHED and float(row.cov_child) < MIN_COVERAGE:
-            continue  # a stock phrase ("told the court that") is not a source
-        strength = float(row.cov_child) * float(row.identity or 1.0)
+        if claim:
+            strength = float(row.semantic)
+            reused = pd.notna(row.reuse_child) and pd.notna(row.reuse_parent)
+            diff = float(row.reuse_child) - float(row.reuse_parent) if reused else 0.0
+        else:
+            if row.matched < MIN_MATCHED and float(row.cov_child) < MIN_COVERAGE:
+                continue  # a stock phrase ("told the court that") is not a source
+            strength = float(row.cov_child) * float(row.identity or 1.0)
+            diff = float(row.cov_child) - float(row.cov_parent)
         if relation in ("overlap", "unknown"):
             # Times cannot order them: the copy is the one mostly made of the shared text.
-            diff = float(row.cov_child) - float(row.cov_parent)
             if diff <= -TEXT_MARGIN:
                 continue  # the candidate looks like the copy
             if diff < TEXT_MARGIN:
@@ -270,33 +375,40 @@ def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
         ),
         key=lambda a: -a["strength"],
     )[:5]
-    evidence = {
-        "link_id": int(row.link_id),
-        "link_kind": row.kind,
-        "coverage_child": float(row.cov_child),
-        "coverage_parent": float(row.cov_parent),
-        "identity": float(row.identity) if row.identity == row.identity else None,
-        "gap_seconds": gap,
-        "alternatives": alternatives,
-    }
-    return parent, confidence, relation, strength, evidence
+    if claim:
+        evidence = {
+            "basis": "claim",
+            "sentence_row_child": int(row.row_child),
+            "sentence_row_parent": int(row.row_parent),
+            "score": float(row.score),
+            "semantic": float(row.semantic),
+            "reuse_link_id": int(row.link_id) if pd.notna(row.link_id) else None,
+            "gap_seconds": gap,
+            "alternatives": alternatives,
+        }
+    else:
+        evidence = {
+            "link_id": int(row.link_id),
+            "link_kind": row.kind,
+            "coverage_child": float(row.cov_child),
+            "coverage_parent": float(row.cov_parent),
+            "identity": float(row.identity) if row.identity == row.identity else None,
+            "gap_seconds": gap,
+            "alternatives": alternatives,
+        }
+    return parent, confidence, relation, strength, evidence, row
 
 
 def _credits(
     child: int,
     parent: int,
     docs: pd.DataFrame,
-    passages: pd.DataFrame,
+    spans: list[tuple[int, int]],
     aliases: dict[str, tuple[str, ...]],
 ):
+    """Credits in the child to the parent; ``spans`` are the child's copied passages (or
+    its sentence stating the claim), a credit when quoted."""
     crow, prow = docs.loc[child], docs.loc[parent]
-    spans = []
-    if len(passages):
-        a = passages[(passages["seq_a"] == parent) & (passages["seq_b"] == child)]
-        b = passages[(passages["seq_b"] == parent) & (passages["seq_a"] == child)]
-        spans = list(zip(a["b_begin"], a["b_end"], strict=True)) + list(
-            zip(b["a_begin"], b["a_end"], strict=True)
-        )
     links = crow["links"] if isinstance(crow["links"], list | np.ndarray) else []
     source = prow["source"] if isinstance(prow["source"], str) else None
     return find_credits(
@@ -311,13 +423,18 @@ def _credits(
     )
 
 
-def origins(store: Store, limit: int = 50) -> pd.DataFrame:
-    """One row per cluster: first appearance, spread, and how many copies gave credit."""
+def _edges_table(claims: bool) -> str:
+    return "claim_cascade_edges" if claims else "cascade_edges"
+
+
+def origins(store: Store, limit: int = 50, claims: bool = False) -> pd.DataFrame:
+    """One row per cluster (reuse, or claim with ``claims``): first appearance, spread,
+    and how many copies gave credit."""
     return store.con.execute(
-        """
+        f"""
         WITH m AS (
             SELECT e.cluster_id, e.child_seq, e.parent_seq, e.attributed, d.id, d.source, d.published_at
-            FROM cascade_edges e JOIN documents d ON d.seq = e.child_seq
+            FROM {_edges_table(claims)} e JOIN documents d ON d.seq = e.child_seq
         ),
         roots AS (
             SELECT cluster_id, arg_min(id, coalesce(published_at, TIMESTAMP '9999-01-01')) AS first_doc,
@@ -340,15 +457,16 @@ def origins(store: Store, limit: int = 50) -> pd.DataFrame:
     ).df()
 
 
-def tree(store: Store, cluster_id: int) -> pd.DataFrame:
-    """Every member of a cluster with its parent and the evidence, in time order."""
+def tree(store: Store, cluster_id: int, claims: bool = False) -> pd.DataFrame:
+    """Every member of a cluster (reuse, or claim with ``claims``) with its parent and the
+    evidence, in time order."""
     return store.con.execute(
-        """
+        f"""
         SELECT c.seq AS seq, c.id AS doc, c.source, c.published_at, c.time_precision,
                p.seq AS parent_seq, p.id AS parent, p.source AS parent_source,
                e.confidence, e.time_relation, e.strength, e.attributed,
                e.credit_kind, e.credit_text, e.evidence
-        FROM cascade_edges e
+        FROM {_edges_table(claims)} e
         JOIN documents c ON c.seq = e.child_seq
         LEFT JOIN documents p ON p.seq = e.parent_seq
         WHERE e.cluster_id = ?

@@ -40,6 +40,16 @@ class Occurrence:
     score: float
     status: str  # same | review
     earliest: bool = False
+    # its place in the claim's propagation tree (claim_cascade_edges), when built: the
+    # document it most likely repeats (None for a first appearance), and whether it credits it
+    in_tree: bool = False
+    parent_doc: str | None = None
+    parent_source: str | None = None
+    parent_confidence: float | None = None
+    parent_relation: str | None = None
+    attributed: bool | None = None
+    credit_kind: str | None = None
+    credit_text: str | None = None
 
 
 @dataclass
@@ -181,6 +191,7 @@ class ClaimTracer:
                     )
                 )
         result.occurrences.sort(key=_time_order)
+        self._attach_tree(result, [int(r) for r in rows])
         dated = [o for o in result.occurrences if o.published_at is not None]
         pool = [o for o in dated if o.status == SAME] or dated
         if pool:
@@ -196,3 +207,43 @@ class ClaimTracer:
             result.occurrences = result.occurrences[:limit]
         result.seconds = round(time.perf_counter() - t0, 4)
         return result
+
+    def _attach_tree(self, result: TraceResult, rows: list[int]) -> None:
+        """Each occurrence's parent in the propagation trees of the claim clusters its
+        matching sentences belong to (built by the cascade stage). A document in several
+        trees takes the edge whose parent is itself an occurrence, most confident first."""
+        import duckdb
+
+        docs = sorted({o.doc_id for o in result.occurrences})
+        if not docs or not rows:
+            return
+        try:
+            found = self.store.con.execute(
+                "SELECT c.id, p.id, p.source, e.confidence, e.time_relation, e.attributed, "
+                "e.credit_kind, e.credit_text FROM claim_cascade_edges e "
+                "JOIN documents c ON c.seq = e.child_seq "
+                "LEFT JOIN documents p ON p.seq = e.parent_seq "
+                "WHERE e.cluster_id IN (SELECT cluster_id FROM claim_clusters WHERE row IN ("
+                + ",".join("?" * len(rows))
+                + ")) AND c.id IN ("
+                + ",".join("?" * len(docs))
+                + ")",
+                [*rows, *docs],
+            ).fetchall()
+        except duckdb.CatalogException:
+            return  # a store from before claim trees
+        occurring = set(docs)
+        best: dict[str, tuple] = {}
+        for edge in found:
+            child, parent, confidence = edge[0], edge[1], edge[3]
+            rank = (parent is None or parent in occurring, confidence or 1.0)
+            if child not in best or rank > best[child][0]:
+                best[child] = (rank, edge)
+        for o in result.occurrences:
+            if o.doc_id not in best:
+                continue
+            _, (_, parent, source, confidence, relation, attributed, kind, text) = best[o.doc_id]
+            o.in_tree = True
+            o.parent_doc, o.parent_source = parent, source
+            o.parent_confidence, o.parent_relation = confidence, relation
+            o.attributed, o.credit_kind, o.credit_text = attributed, kind, text
