@@ -142,3 +142,66 @@ def test_copy_linking_to_source_is_attributed_topic_only_is_not(store, tmp_path)
     )
     assert by_child["silent"][1] == "src" and not by_child["silent"][2]
     assert "topic" not in by_child  # sharing a topic is not a copy, so it has no parent to credit
+
+
+BACKGROUND = (
+    "Harold Benson, a retired surveyor from Kendal, was found dead at his cottage near the "
+    "lake in March last year after neighbours raised the alarm about his missing dog."
+)
+
+
+def _filler(seed: str, n: int) -> str:
+    """Distinct prose for each document, so only BACKGROUND is shared."""
+    words = [f"{seed}{i}word" for i in range(n)]
+    return " ".join(" ".join(words[i : i + 12]) + "." for i in range(0, n, 12))
+
+
+def test_agency_sharing_only_background_with_an_older_paper_is_not_its_copy(store, tmp_path):
+    """A wire text that repeats one background line a paper printed weeks before, and says
+    nothing of the paper, took that line from the agency's own earlier copy: no parent. If
+    it credits the paper, or if the later text is not an agency's, the paper is its parent."""
+    paper = {
+        "id": "paper",
+        "series": "gazette",
+        "date": "2025-01-10T08:00:00Z",
+        "text": _filler("p", 120) + " " + BACKGROUND + " " + _filler("q", 60),
+    }
+    wire = {
+        "id": "wire",
+        "series": "PA",
+        "date": "2025-02-10T08:00:00Z",
+        "text": _filler("w", 300) + " " + BACKGROUND,
+    }
+    credited = {
+        "id": "wire-credit",
+        "series": "Reuters",
+        "date": "2025-02-11T08:00:00Z",
+        "text": _filler("r", 300) + " " + BACKGROUND + " The Gazette reported the death first.",
+    }
+    outlet = {
+        "id": "courier",
+        "series": "courier",
+        "date": "2025-02-12T08:00:00Z",
+        "text": _filler("c", 300) + " " + BACKGROUND,
+    }
+    path = tmp_path / "docs.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(r) for r in (paper, wire, credited, outlet)) + "\n", encoding="utf-8"
+    )
+    ingest(store, [str(path)])
+    run_reuse(store)
+    run_cascades(store)
+    edges = {
+        child: (parent, evidence)
+        for child, parent, evidence in store.con.execute(
+            "SELECT c.id, p.id, e.evidence FROM cascade_edges e "
+            "JOIN documents c ON c.seq = e.child_seq LEFT JOIN documents p ON p.seq = e.parent_seq"
+        ).fetchall()
+    }
+    assert set(edges) == {"paper", "wire", "wire-credit", "courier"}
+    # the uncredited wire text is not under the paper (nor anything: all else is later);
+    # the paper itself stays a root
+    assert edges["wire"][0] is None and edges["paper"][0] is None
+    # credited, the pick-up stands; a non-agency outlet is judged on the text alone
+    assert edges["wire-credit"][0] == "paper"
+    assert edges["courier"][0] in {"paper", "wire", "wire-credit"}

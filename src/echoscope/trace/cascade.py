@@ -13,6 +13,7 @@ appearances.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from echoscope.store import Store
-from echoscope.trace.attribution import best_credit, find_credits, is_attributed
+from echoscope.trace.attribution import best_credit, find_credits, is_attributed, load_agencies
 from echoscope.trace.time import latest_series
 
 NEAR_TIE = 0.05  # scores within this of the best count as a tie
@@ -129,6 +130,40 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
         }
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
+
+
+AGENCY_PICKUP = 0.2  # share of an agency text a non-agency parent must explain, uncredited
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_agency(source: str | None) -> bool:
+    """Whether a source is a news agency by its name in trace/data/agencies.tsv."""
+    if not isinstance(source, str) or not source:
+        return False
+    for canonical, aliases in load_agencies().items():
+        if source.lower() == canonical.lower():
+            return True
+        for alias in aliases:
+            if alias.startswith("=") and source == alias[1:]:
+                return True
+            if not alias.startswith("=") and source.lower() == alias.lower():
+                return True
+    return False
+
+
+def _unlikely_pickup(child: int, edge: tuple, docs: pd.DataFrame, credits_of) -> bool:
+    """An agency text whose only earlier source would be a newspaper or post sharing a
+    small part of it, without credit. Agencies originate; when one follows up a paper's
+    story it says so ("the Sun reported"). A short shared passage with an older article
+    is far more often background both took from the agency's own earlier copy, which the
+    corpus may lack (METER: PA texts of December repeating a line papers printed in
+    November), so that candidate is set aside rather than made a confident parent."""
+    parent, _confidence, _relation, strength, _evidence, row = edge
+    if strength >= AGENCY_PICKUP:
+        return False
+    if not _is_agency(docs.loc[child]["source"]) or _is_agency(docs.loc[parent]["source"]):
+        return False
+    return not is_attributed(credits_of(child, parent, row))
 
 
 def _directed(links: pd.DataFrame, parent: str, child: str) -> pd.DataFrame:
@@ -243,11 +278,18 @@ def _trees(
                 if cands.empty:
                     cands = None
             edge = _choose_parent(child, cands, docs) if cands is not None else None
+            set_aside = []
+            while edge is not None and _unlikely_pickup(child, edge, docs, credits_of):
+                set_aside.append(int(edge[0]))
+                cands = cands[cands["parent"] != edge[0]]
+                edge = _choose_parent(child, cands, docs) if not cands.empty else None
             if edge is None:
                 rows.append((int(cluster_id), int(child), *([None] * 10)))
                 summary.roots += 1
                 continue
             parent, confidence, relation, strength, evidence, row = edge
+            if set_aside:
+                evidence["set_aside_agency_pickups"] = set_aside
             credits = credits_of(child, parent, row)
             attributed = is_attributed(credits)
             best = best_credit(credits)
