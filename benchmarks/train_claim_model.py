@@ -142,8 +142,10 @@ def main() -> None:
         help="with --holdout: also score base + MIX * (tuned - base) (repeat; default "
         "0.25, 0.5, 0.75) and the two-model ensemble",
     )
+    ap.add_argument("--no-mix", action="store_true", help="with --holdout: tuned model only")
+    ap.add_argument("--name", default="claim_model_holdout", help="with --holdout: results name")
     args = ap.parse_args()
-    args.mixes = tuple(args.mixes or (0.25, 0.5, 0.75))
+    args.mixes = () if args.no_mix else tuple(args.mixes or (0.25, 0.5, 0.75))
 
     # examples are mined with the untuned model, so training never depends on its output
     ranker = Ranker(vclaim_store(SET / "vclaims.jsonl.gz", model=BASE_MODEL))
@@ -202,7 +204,7 @@ def main() -> None:
         with torch.no_grad():
             scores = held_out_map(ranker, model, held, base_params, args.mixes)
         write_result(
-            "claim_model_holdout",
+            args.name,
             {
                 "train_tweets": len(train),
                 "held_out_tweets": len(held),

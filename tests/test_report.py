@@ -134,9 +134,17 @@ def claims_of(html_text: str) -> list[dict]:
     parser = _Claims()
     parser.feed(html_text)
     keys = ("mark", "published", "source", "document", "sentence", "score")
+    tree_keys = (*keys, "repeats", "credit")  # when the cascade stage built claim trees
     for claim in parser.claims:
         claim["rows"] = [
-            dict(zip(keys, r["cells"], strict=True), doc=r["doc"])
+            dict(
+                zip(
+                    tree_keys if len(r["cells"]) == len(tree_keys) else keys,
+                    r["cells"],
+                    strict=True,
+                ),
+                doc=r["doc"],
+            )
             for r in claim["rows"]
             if r["cells"]
         ]
@@ -258,3 +266,11 @@ def test_demo_report_shows_the_harwick_claim_with_the_wire_first(tmp_path):
     assert set(expected["occurrences"]) <= set(harwick["docs"])
     times = [r["published"] for r in harwick["rows"]]
     assert times == sorted(times)
+    # the claim's tree: the Courier repeats the wire and credits it by its link, the
+    # Ledger repeats it without credit
+    rows = {r["doc"]: r for r in harwick["rows"]}
+    assert rows[expected["first"]]["repeats"] == "first appearance"
+    courier = rows["articles/2025-03-14/harwick-courier/water-supply-cut.html"]
+    ledger = rows["articles/2025-03-14/daily-ledger/harwick-homes-without-water.html"]
+    assert expected["first"] in courier["repeats"] and courier["credit"].startswith("✔ link")
+    assert expected["first"] in ledger["repeats"] and ledger["credit"] == "✘ none found"

@@ -303,12 +303,20 @@ def _claims_section(store: Store) -> list[str]:
     for row in rows:
         clusters.setdefault(row.cluster_id, []).append(row)
     total = rows[0].total
+    trees = _claim_parents(store, list(clusters))
     parts = [
         "<h2>Claims</h2><p class='muted'>The same claim in other words: for each claim, every "
         "document stating it in publication order (UTC), with the sentence as written and how "
         "surely it states the claim (score). 'first' is the earliest; 'first?' means another "
         "document's time cannot be told apart from it. 'related' documents match the claim "
-        "only through other sentences of the group.</p>"
+        "only through other sentences of the group."
+        + (
+            " 'repeats' is the document each one most likely took the claim from (the claim's "
+            "propagation tree), with the confidence of that edge and whether it credits it."
+            if trees
+            else ""
+        )
+        + "</p>"
     ]
     if total > len(clusters):
         parts.append(
@@ -336,7 +344,9 @@ def _claims_section(store: Store) -> list[str]:
             f"<p class='muted'>stated in {docs:,} documents"
             + (f"; the earliest {len(members)} are shown" if docs > len(members) else "")
             + "</p><table><tr><th></th><th>published</th><th>source</th><th>document</th>"
-            "<th>sentence</th><th class='num'>score</th></tr>"
+            "<th>sentence</th><th class='num'>score</th>"
+            + ("<th>repeats</th><th>credit</th>" if trees else "")
+            + "</tr>"
         )
         for m in members:
             if m is first:
@@ -356,7 +366,9 @@ def _claims_section(store: Store) -> list[str]:
                 f"<span class='muted'>{_e(m.precision)}</span></td><td>{_e(m.source)}</td>"
                 f"<td><code>{_e(m.doc_id)}</code>{where}</td>"
                 f"<td class='excerpt'>{_e(_bounded(m.sentence))}</td>"
-                f"<td class='num'>{m.score:.2f}</td></tr>"
+                f"<td class='num'>{m.score:.2f}</td>"
+                + (_tree_cells(trees.get((cluster_id, m.doc_id))) if trees else "")
+                + "</tr>"
             )
         parts.append("</table>")
         if first is not None and not certain:
@@ -370,6 +382,41 @@ def _claims_section(store: Store) -> list[str]:
                 f"({_e(first.precision)} precision) {_e(why)}.</p>"
             )
     return parts
+
+
+def _claim_parents(store: Store, cluster_ids: list[int]) -> dict[tuple[int, str], tuple]:
+    """(cluster, document) -> (parent id, parent source, confidence, relation, credited,
+    credit kind, credit text) from the claim trees; empty before the cascade stage ran."""
+    import duckdb
+
+    if not cluster_ids:
+        return {}
+    try:
+        found = store.con.execute(
+            "SELECT e.cluster_id, c.id, p.id, p.source, e.confidence, e.time_relation, "
+            "e.attributed, e.credit_kind, e.credit_text FROM claim_cascade_edges e "
+            "JOIN documents c ON c.seq = e.child_seq "
+            "LEFT JOIN documents p ON p.seq = e.parent_seq "
+            "WHERE e.cluster_id IN (" + ",".join("?" * len(cluster_ids)) + ")",
+            cluster_ids,
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {(r[0], r[1]): r[2:] for r in found}
+
+
+def _tree_cells(edge: tuple | None) -> str:
+    """The 'repeats' and 'credit' cells of one document (plain text: ids are content)."""
+    if edge is None:
+        return "<td></td><td></td>"
+    parent, source, confidence, relation, credited, kind, text = edge
+    if parent is None:
+        return "<td>first appearance</td><td></td>"
+    credit = f"✔ {_e(kind)}: {_e(_bounded(text))}" if credited else "✘ none found"
+    return (
+        f"<td>{_e(source)} · {_e(parent)}<br><span class='muted'>{confidence:.2f} "
+        f"({_e(relation)})</span></td><td>{credit}</td>"
+    )
 
 
 def _bounded(text: str | None) -> str:
