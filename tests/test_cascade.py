@@ -5,7 +5,7 @@ import json
 from echoscope.demo import DATA_DIR
 from echoscope.detect.reuse.stage import run_reuse
 from echoscope.ingest.pipeline import ingest
-from echoscope.trace.cascade import origins, run_cascades, source_stats, tree
+from echoscope.trace.cascade import origins, run_cascades, source_stats, timeline, tree
 
 STORY = (
     "The council approved the new bridge over the river Wyre after a vote of nine to four on Tuesday "
@@ -44,6 +44,12 @@ def test_demo_tree_matches_ground_truth(store, tmp_path):
     assert (
         root.parent is None or root.parent != root.parent
     )  # the wire story comes first (NaN: no parent)
+    # the wire story spread within hours: counted per hour, totals ending at every member
+    spread = timeline(store, [int(wire_cluster["cluster_id"].iloc[0])])
+    steps = next(iter(spread.values()))["steps"]
+    assert next(iter(spread.values()))["unit"] == "hour"
+    assert steps[-1]["total_documents"] == len(members) and steps[0]["documents"] >= 1
+    assert [s["start"] for s in steps] == sorted(s["start"] for s in steps)
     stats = source_stats(store).set_index("source")
     assert stats.loc["daily-ledger", "uncredited"] == 1
     assert summary.roots == len(top)
@@ -94,6 +100,13 @@ def test_certain_order_gives_confident_parent(store, tmp_path):
     assert members["late"].parent == "wire" and members["late"].time_relation == "before"
     assert members["late"].confidence > 0.8
     assert members["wire"].parent is None or members["wire"].parent != members["wire"].parent
+    # how it spread: two days apart, so counted per day, from the wire's day on
+    spread = timeline(store, [1])[1]
+    assert spread["unit"] == "day" and spread["undated"] == 0
+    assert [(s["start"][:10], s["documents"], s["total_sources"]) for s in spread["steps"]] == [
+        ("2025-03-01", 1, 1),
+        ("2025-03-03", 1, 2),
+    ]
 
 
 def test_copy_linking_to_source_is_attributed_topic_only_is_not(store, tmp_path):

@@ -669,10 +669,11 @@ def cascade(
 ) -> None:
     """The propagation tree of one cluster: who published first, who copied whom, who credited."""
     from echoscope.store import Store
-    from echoscope.trace.cascade import tree
+    from echoscope.trace.cascade import timeline, tree
 
     with Store(db, read_only=True) as store:
         frame = _read_tree(store, tree, cluster_id, claim)
+        spread = timeline(store, [cluster_id], claims=claim).get(cluster_id) if len(frame) else None
     if frame.empty:
         raise UserError(
             f"no {'claim ' if claim else ''}cluster {cluster_id} (run `echoscope analyze`, "
@@ -689,6 +690,21 @@ def cascade(
         _tree_view(rows, f"[bold]{kind} {cluster_id}[/]: {len(rows)} documents", claim),
         highlight=False,
     )
+    if spread and spread["steps"]:
+        table = Table(title=f"over time (per {spread['unit']})")
+        for col in ("from", "documents", "new sources", "total documents", "total sources"):
+            table.add_column(col, justify="left" if col == "from" else "right")
+        for step in spread["steps"][:60]:
+            table.add_row(
+                step["start"][:16].replace("T", " "),
+                *(
+                    str(step[k])
+                    for k in ("documents", "new_sources", "total_documents", "total_sources")
+                ),
+            )
+        out.print(table)
+        if spread["undated"]:
+            out.print(f"{spread['undated']} undated document(s) not on the timeline")
 
 
 def _read_tree(store, tree, cluster_id: int, claim: bool):
@@ -760,13 +776,18 @@ def origins(
 
     from echoscope.store import Store
     from echoscope.trace.cascade import origins as load_origins
+    from echoscope.trace.cascade import timeline
 
     with Store(db, read_only=True) as store:
         try:
             frame = load_origins(store, limit, claims=claims)
         except duckdb.CatalogException as exc:
             raise UserError("this store has no claim trees yet: run `echoscope analyze`") from exc
-    rows = frame.to_dict(orient="records")
+        rows = frame.to_dict(orient="records")
+        if as_json:  # how each cluster spread: documents and sources per hour, day or week
+            spread = timeline(store, [r["cluster_id"] for r in rows], claims=claims)
+            for r in rows:
+                r["timeline"] = spread.get(int(r["cluster_id"]))
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, default=str))
         return

@@ -499,6 +499,56 @@ def origins(store: Store, limit: int = 50, claims: bool = False) -> pd.DataFrame
     ).df()
 
 
+def _bucket(spread: pd.Timedelta) -> tuple[str, pd.Timedelta]:
+    """A step that shows a cluster's spread in a few dozen rows at most."""
+    if spread <= pd.Timedelta(days=2):
+        return "hour", pd.Timedelta(hours=1)
+    if spread <= pd.Timedelta(days=90):
+        return "day", pd.Timedelta(days=1)
+    return "week", pd.Timedelta(weeks=1)
+
+
+def timeline(store: Store, cluster_ids: list[int], claims: bool = False) -> dict[int, dict]:
+    """How each cluster spread: documents and sources per hour, day or week (chosen by the
+    cluster's span), with running totals. Undated documents are counted apart."""
+    if not cluster_ids:
+        return {}
+    found = store.con.execute(
+        f"SELECT e.cluster_id, d.published_at, d.source FROM {_edges_table(claims)} e "
+        "JOIN documents d ON d.seq = e.child_seq WHERE e.cluster_id IN ("
+        + ",".join("?" * len(cluster_ids))
+        + ") ORDER BY e.cluster_id, d.published_at NULLS LAST",
+        [int(c) for c in cluster_ids],
+    ).df()
+    out: dict[int, dict] = {}
+    for cid, group in found.groupby("cluster_id"):
+        dated = group[group["published_at"].notna()]
+        entry: dict[str, Any] = {"undated": int(len(group) - len(dated)), "steps": []}
+        out[int(cid)] = entry
+        if dated.empty:
+            continue
+        times = pd.to_datetime(dated["published_at"])
+        unit, step = _bucket(times.max() - times.min())
+        entry["unit"] = unit
+        start = times.min().floor("h" if unit == "hour" else "D")
+        seen: set = set()
+        total = 0
+        for key, chunk in dated.groupby(((times - start) // step).to_numpy()):
+            sources = set(chunk["source"].dropna())
+            total += len(chunk)
+            entry["steps"].append(
+                {
+                    "start": (start + int(key) * step).isoformat(),
+                    "documents": len(chunk),
+                    "new_sources": len(sources - seen),
+                    "total_documents": total,
+                    "total_sources": len(seen | sources),
+                }
+            )
+            seen |= sources
+    return out
+
+
 def tree(store: Store, cluster_id: int, claims: bool = False) -> pd.DataFrame:
     """Every member of a cluster (reuse, or claim with ``claims``) with its parent and the
     evidence, in time order."""
