@@ -95,6 +95,9 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
     docs["earliest"] = pd.to_datetime(docs["published_at"], errors="coerce").astype(
         "datetime64[ns]"
     )
+    # one plain dict per document: the parent search reads a few fields of a document many
+    # times, and a DataFrame row lookup costs a hundred times a dict's
+    docs = docs.to_dict("index")
     if not members.empty:
         links = con.execute(
             "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
@@ -151,7 +154,7 @@ def _is_agency(source: str | None) -> bool:
     return False
 
 
-def _unlikely_pickup(child: int, edge: tuple, docs: pd.DataFrame, credits_of) -> bool:
+def _unlikely_pickup(child: int, edge: tuple, docs: dict[int, dict], credits_of) -> bool:
     """An agency text whose only earlier source would be a newspaper or post sharing a
     small part of it, without credit. Agencies originate; when one follows up a paper's
     story it says so ("the Sun reported"). A short shared passage with an older article
@@ -161,7 +164,7 @@ def _unlikely_pickup(child: int, edge: tuple, docs: pd.DataFrame, credits_of) ->
     parent, _confidence, _relation, strength, _evidence, row = edge
     if strength >= AGENCY_PICKUP:
         return False
-    if not _is_agency(docs.loc[child]["source"]) or _is_agency(docs.loc[parent]["source"]):
+    if not _is_agency(docs[child]["source"]) or _is_agency(docs[parent]["source"]):
         return False
     return not is_attributed(credits_of(child, parent, row))
 
@@ -259,30 +262,31 @@ def _insert_edges(con, table: str, rows: list[tuple]) -> None:
 
 
 def _trees(
-    members: pd.DataFrame, cands_all: pd.DataFrame, docs: pd.DataFrame, credits_of, summary
+    members: pd.DataFrame, cands_all: pd.DataFrame, docs: dict[int, dict], credits_of, summary
 ) -> list[tuple]:
     """One edge (or root) per member of every cluster, counted into ``summary``."""
     rows: list[tuple] = []
     keyed = "cluster_id" in cands_all.columns  # claim candidates belong to one cluster
-    by_child = {
-        key: g for key, g in cands_all.groupby(["cluster_id", "child"] if keyed else "child")
-    }
+    # plain records grouped once: per-child DataFrame slices cost more than the search
+    by_child: dict = {}
+    for rec in cands_all.itertuples(index=False):
+        by_child.setdefault((rec.cluster_id, rec.child) if keyed else rec.child, []).append(rec)
     for cluster_id, group in members.groupby("cluster_id"):
         summary.clusters += 1
         in_cluster = set(group["seq"].tolist())
         for child in group["seq"].unique():
-            cands = by_child.get((cluster_id, child) if keyed else child)
-            if cands is not None:
-                # a document may sit in several clusters: only parents from this one
-                cands = cands[cands["parent"].isin(in_cluster)]
-                if cands.empty:
-                    cands = None
-            edge = _choose_parent(child, cands, docs) if cands is not None else None
+            # a document may sit in several clusters: only parents from this one
+            cands = [
+                r
+                for r in by_child.get((cluster_id, child) if keyed else child, ())
+                if r.parent in in_cluster
+            ]
+            edge = _choose_parent(child, cands, docs) if cands else None
             set_aside = []
             while edge is not None and _unlikely_pickup(child, edge, docs, credits_of):
                 set_aside.append(int(edge[0]))
-                cands = cands[cands["parent"] != edge[0]]
-                edge = _choose_parent(child, cands, docs) if not cands.empty else None
+                cands = [r for r in cands if r.parent != edge[0]]
+                edge = _choose_parent(child, cands, docs) if cands else None
             if edge is None:
                 rows.append((int(cluster_id), int(child), *([None] * 10)))
                 summary.roots += 1
@@ -329,7 +333,7 @@ def _trees(
     return rows
 
 
-def _relation(parent: pd.Series, child: pd.Series) -> str:
+def _relation(parent: dict, child: dict) -> str:
     """before: the parent certainly ended before the child began; after: the reverse;
     overlap: their time bounds overlap; unknown: a time is missing."""
     if (
@@ -346,15 +350,15 @@ def _relation(parent: pd.Series, child: pd.Series) -> str:
     return "overlap"
 
 
-def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
+def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
     """The parent of ``child`` among candidate links: reuse links (coverages, identity) or
     claim matches (a score; text direction only from reuse coverages when both share
     reused text). Returns (parent, confidence, relation, strength, evidence, link row)."""
-    crow = docs.loc[child]
-    claim = "score" in cands.columns
+    crow = docs[child]
+    claim = hasattr(cands[0], "score")
     scored = []
-    for row in cands.itertuples():
-        prow = docs.loc[row.parent]
+    for row in cands:
+        prow = docs[row.parent]
         relation = _relation(prow, crow)
         if relation == "after":
             continue
@@ -400,9 +404,7 @@ def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
     tied.sort(
         key=lambda s: (
             rank[s[1]],
-            docs.loc[s[2]]["earliest"]
-            if pd.notna(docs.loc[s[2]]["earliest"])
-            else pd.Timestamp.max,
+            docs[s[2]]["earliest"] if pd.notna(docs[s[2]]["earliest"]) else pd.Timestamp.max,
             s[2],
         )
     )
@@ -444,13 +446,13 @@ def _choose_parent(child: int, cands: pd.DataFrame, docs: pd.DataFrame):
 def _credits(
     child: int,
     parent: int,
-    docs: pd.DataFrame,
+    docs: dict[int, dict],
     spans: list[tuple[int, int]],
     aliases: dict[str, tuple[str, ...]],
 ):
     """Credits in the child to the parent; ``spans`` are the child's copied passages (or
     its sentence stating the claim), a credit when quoted."""
-    crow, prow = docs.loc[child], docs.loc[parent]
+    crow, prow = docs[child], docs[parent]
     links = crow["links"] if isinstance(crow["links"], list | np.ndarray) else []
     source = prow["source"] if isinstance(prow["source"], str) else None
     return find_credits(
