@@ -786,3 +786,43 @@ def test_trace_on_a_store_without_claim_trees(library):
     """A store whose cascade stage has not run: trace works, with no tree attached."""
     _, _, tracer = library
     assert not any(o.in_tree for o in tracer.trace(CLAIM).occurrences)
+
+
+def test_undated_claim_repeats_are_oriented_by_reused_text(tmp_path, embedder):
+    """Two undated documents state the claim in the same sentence; one is little more than
+    a passage of the other. The times cannot order them, so the shared text does: the
+    short one is the copy, with a low confidence."""
+    from echoscope.detect.reuse.stage import run_reuse
+    from echoscope.trace.cascade import run_cascades, tree
+
+    passage = (
+        CLAIM + " The decision followed months of debate about the cost of repairing the old "
+        "building, which needs a new roof, new wiring and work on its crumbling front steps."
+    )
+    original = (
+        "Councillors met on Tuesday evening in the town hall to settle the budget for the year. "
+        + passage
+        + " Other items on the agenda included parking charges near the market, a new cycle "
+        "lane along the river, the summer festival and the future of the swimming pool, which "
+        "has been closed since the boiler failed in the winter and may not open again."
+    )
+    docs = [
+        ("gazette/budget", "gazette", None, original),
+        ("forum/post-9", "forum", None, passage),
+    ]
+    store, _ = build(tmp_path / "u.duckdb", docs, embedder)
+    with store:
+        run_reuse(store)
+        run_cascades(store)
+        (cluster_id,) = {
+            cid
+            for (cid,) in store.con.execute(
+                "SELECT cluster_id FROM claim_clusters WHERE row = ?", [row_of_text(store, CLAIM)]
+            ).fetchall()
+        }
+        rows = tree(store, cluster_id, claims=True).set_index("doc")
+    post = rows.loc["forum/post-9"]
+    assert post["parent"] == "gazette/budget" and post["time_relation"] == "unknown"
+    assert post["confidence"] < 0.5
+    assert json.loads(post["evidence"])["reuse_link_id"] is not None
+    assert not isinstance(rows.loc["gazette/budget", "parent"], str)

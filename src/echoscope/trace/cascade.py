@@ -240,12 +240,15 @@ def _claim_candidates(con) -> pd.DataFrame:
             WHERE c.seq <> p.seq
             GROUP BY 1, 2, 3
         )
-        SELECT b.*, r.link_id,
-               CASE WHEN r.seq_a = b.child THEN r.coverage_a ELSE r.coverage_b END AS reuse_child,
-               CASE WHEN r.seq_a = b.child THEN r.coverage_b ELSE r.coverage_a END AS reuse_parent
-        FROM best b LEFT JOIN (
-            SELECT * FROM reuse_links WHERE NOT boilerplate
-        ) r ON (r.seq_a = b.child AND r.seq_b = b.parent) OR (r.seq_a = b.parent AND r.seq_b = b.child)
+        -- two equality joins (one per direction), not one OR join, so each is a hash join
+        SELECT b.*, coalesce(f.link_id, r.link_id) AS link_id,
+               coalesce(f.coverage_a, r.coverage_b) AS reuse_child,
+               coalesce(f.coverage_b, r.coverage_a) AS reuse_parent
+        FROM best b
+        LEFT JOIN (SELECT * FROM reuse_links WHERE NOT boilerplate) f
+            ON f.seq_a = b.child AND f.seq_b = b.parent
+        LEFT JOIN (SELECT * FROM reuse_links WHERE NOT boilerplate) r
+            ON r.seq_a = b.parent AND r.seq_b = b.child
         """
     ).df()
 
