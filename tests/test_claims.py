@@ -728,11 +728,24 @@ def test_clusters_gather_around_a_centre_and_chains_are_cut(tmp_path):
     assert members[6] == {6: 1.0}
 
 
+def claim_tree(store: Store, sentence: str):
+    """The claim cluster holding ``sentence`` and its tree, indexed by document id."""
+    from echoscope.trace.cascade import tree
+
+    (cluster_id,) = {
+        cid
+        for (cid,) in store.con.execute(
+            "SELECT cluster_id FROM claim_clusters WHERE row = ?", [row_of_text(store, sentence)]
+        ).fetchall()
+    }
+    return cluster_id, tree(store, cluster_id, claims=True).set_index("doc")
+
+
 def test_claim_propagation_tree_with_parents_and_credit(tmp_path, embedder):
     """The cascade stage builds a tree per claim cluster: the earliest statement is the
     root, later ones repeat an earlier one (an identical sentence beats a re-wording), and
     a repetition that names its parent's outlet is credited; `trace` shows the tree."""
-    from echoscope.trace.cascade import origins, run_cascades, tree
+    from echoscope.trace.cascade import origins, run_cascades
 
     credited = (
         "metro-daily/library",
@@ -744,13 +757,7 @@ def test_claim_propagation_tree_with_parents_and_credit(tmp_path, embedder):
     with store:
         summary = run_cascades(store, {"elm-times": ("Elm Times",)})
         assert summary.claims["edges"] >= 3 and summary.claims["attributed"] >= 1
-        (cluster_id,) = {
-            cid
-            for (cid,) in store.con.execute(
-                "SELECT cluster_id FROM claim_clusters WHERE row = ?", [row_of_text(store, CLAIM)]
-            ).fetchall()
-        }
-        rows = tree(store, cluster_id, claims=True).set_index("doc")
+        cluster_id, rows = claim_tree(store, CLAIM)
         assert set(rows.index) == LIBRARY_IDS | {"metro-daily/library"}
         # the tweet (07:30) is the first statement, in other words than the paper's
         assert not isinstance(rows.loc["twitter/1786001", "parent"], str)  # a root
@@ -793,7 +800,7 @@ def test_undated_claim_repeats_are_oriented_by_reused_text(tmp_path, embedder):
     a passage of the other. The times cannot order them, so the shared text does: the
     short one is the copy, with a low confidence."""
     from echoscope.detect.reuse.stage import run_reuse
-    from echoscope.trace.cascade import run_cascades, tree
+    from echoscope.trace.cascade import run_cascades
 
     passage = (
         CLAIM + " The decision followed months of debate about the cost of repairing the old "
@@ -814,13 +821,7 @@ def test_undated_claim_repeats_are_oriented_by_reused_text(tmp_path, embedder):
     with store:
         run_reuse(store)
         run_cascades(store)
-        (cluster_id,) = {
-            cid
-            for (cid,) in store.con.execute(
-                "SELECT cluster_id FROM claim_clusters WHERE row = ?", [row_of_text(store, CLAIM)]
-            ).fetchall()
-        }
-        rows = tree(store, cluster_id, claims=True).set_index("doc")
+        _, rows = claim_tree(store, CLAIM)
     post = rows.loc["forum/post-9"]
     assert post["parent"] == "gazette/budget" and post["time_relation"] == "unknown"
     assert post["confidence"] < 0.5
