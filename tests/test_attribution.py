@@ -214,6 +214,11 @@ def test_according_to_a_channel_not_a_person_or_the_proceedings():
     # a person's own account, and the case being reported (N1)
     assert find_credits("According to Dawkins, Matthews punched him.") == []
     assert find_credits("He lied for years, according to Don Tait, prosecuting.") == []
+    assert find_credits("Mr Dodd, defending, said the police spokesman said so.") == []
+    # "defending" outside a courtroom role is not the proceedings
+    assert _texts(
+        find_credits("The club, defending its decision, said in a statement it would not appeal.")
+    ) == ["said in a statement"]
     assert find_credits("According to the prosecution, he punched the man.") == []
 
 

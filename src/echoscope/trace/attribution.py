@@ -161,6 +161,18 @@ def _looks_like_byline(rest: str) -> bool:
     )
 
 
+def _bounded_alternation(words: Iterable[str]) -> str:
+    """Like _alternation, each phrase on word boundaries where it starts or ends with a
+    letter (", prosecuting," starts with a comma, so a name may run right up to it)."""
+    parts = []
+    for w in sorted(set(words), key=len, reverse=True):
+        body = re.escape(w).replace(r"\ ", r"\s+")
+        left = r"(?<!\w)" if w[:1].isalnum() else ""
+        right = r"(?!\w)" if w[-1:].isalnum() else ""
+        parts.append(left + body + right)
+    return "|".join(parts)
+
+
 def _alternation(words: Iterable[str]) -> str:
     """A regex alternation of phrases, longest first, spaces as any whitespace."""
     return "|".join(
@@ -515,7 +527,7 @@ def _court_patterns(
         re.compile(rf"\s+(?:[a-z]+\s+){{0,2}}?(?i:{_alternation(source)})(?!\w)")
         if source
         else None,
-        re.compile(rf"(?<!\w)(?i:{_alternation(speech)})(?!\w)") if speech else None,
+        re.compile(f"(?i:{_bounded_alternation(speech)})") if speech else None,
         re.compile(rf"(?<!\w)(?i:{_alternation(speakers)})(?!\w)") if speakers else None,
     )
 
