@@ -81,6 +81,19 @@ def load_agencies(extra: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def agency_of(source: str | None, extra_agencies: tuple[str, ...] = ()) -> str | None:
+    """The canonical news agency a source name stands for ("PA" -> "PA Media"), by any
+    of its names in any case; None for a source that is not an agency."""
+    if not isinstance(source, str) or not source:
+        return None
+    name = source.lower()
+    for canonical, aliases in load_agencies(extra_agencies).items():
+        if name == canonical.lower() or name in {a.lstrip("=").lower() for a in aliases}:
+            return canonical
+    return None
+
+
 def load_aliases(path: str | Path | None) -> dict[str, tuple[str, ...]]:
     """A user's file of source<TAB>alias|alias: how outlets are named in text."""
     if path is None:
@@ -159,18 +172,6 @@ def _looks_like_byline(rest: str) -> bool:
         and len(rest.split()) <= _BYLINE_MAX_WORDS
         and rest[-1] not in ".?!:;"
     )
-
-
-def _bounded_alternation(words: Iterable[str]) -> str:
-    """Like _alternation, each phrase on word boundaries where it starts or ends with a
-    letter (", prosecuting," starts with a comma, so a name may run right up to it)."""
-    parts = []
-    for w in sorted(set(words), key=len, reverse=True):
-        body = re.escape(w).replace(r"\ ", r"\s+")
-        left = r"(?<!\w)" if w[:1].isalnum() else ""
-        right = r"(?!\w)" if w[-1:].isalnum() else ""
-        parts.append(left + body + right)
-    return "|".join(parts)
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -366,12 +367,9 @@ def find_credits(
     agencies = load_agencies(extra_agencies)
     parent_names = _names(parent_source, parent_aliases)
     # the parent's canonical agency, if the parent is an agency under another name
-    parent_agency = None
-    for canonical, aliases in agencies.items():
-        plain = {a.lstrip("=").lower() for a in aliases} | {canonical.lower()}
-        if parent_source and parent_source.lower() in plain:
-            parent_agency = canonical
-            parent_names += _names(canonical, aliases)
+    parent_agency = agency_of(parent_source, extra_agencies)
+    if parent_agency:
+        parent_names += _names(parent_agency, agencies[parent_agency])
     # 1. links
     links = [link for link in links if link]
     if parent_url:
@@ -416,9 +414,7 @@ def find_credits(
     # 4. phrases
     phrases = load_phrases(extra_phrases)
     person_initials = {p.text for p in phrases if p.kind == "person-initials"}
-    court_source, court_speech, speaker_re = _court_patterns(phrases)
-    admitted = [p.text for p in phrases if p.kind == "admission"]
-    admission = re.compile(rf"\s+(?i:{_alternation(admitted)})(?!\w)") if admitted else None
+    court_source, court_speech, speaker_re, admission = _court_patterns(phrases)
 
     def names_parent_in(window: str) -> bool:
         return any(
@@ -480,8 +476,6 @@ def find_credits(
     initials = patterns[2] if patterns else None
     verb_first_ = patterns[1] if patterns else None
     for pattern in patterns:
-        if pattern is None:
-            continue
         for m in pattern.finditer(text):
             b, e = m.start(), m.end()
             if pattern is initials and (
@@ -515,20 +509,28 @@ def find_credits(
 @functools.lru_cache(maxsize=8)
 def _court_patterns(
     phrases: tuple[Phrase, ...],
-) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None]:
+) -> tuple[re.Pattern[str] | None, ...]:
     """(proceedings right after "according to", proceedings in the same sentence, any
-    speaker word)."""
+    speaker word, an admission right after a statement verb)."""
 
     def words(kind: str) -> list[str]:
         return [p.text for p in phrases if p.kind == kind]
 
     source, speech, speakers = words("court-source"), words("court-speech"), words("speaker")
+    admitted = words("admission")
     return (
         re.compile(rf"\s+(?:[a-z]+\s+){{0,2}}?(?i:{_alternation(source)})(?!\w)")
         if source
         else None,
-        re.compile(f"(?i:{_bounded_alternation(speech)})") if speech else None,
+        # on word boundaries only where a phrase starts or ends with a letter: ", prosecuting,"
+        re.compile(
+            "|".join(_word_pattern(w).pattern for w in sorted(set(speech), key=len, reverse=True)),
+            re.IGNORECASE,
+        )
+        if speech
+        else None,
         re.compile(rf"(?<!\w)(?i:{_alternation(speakers)})(?!\w)") if speakers else None,
+        re.compile(rf"\s+(?i:{_alternation(admitted)})(?!\w)") if admitted else None,
     )
 
 

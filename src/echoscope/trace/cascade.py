@@ -13,7 +13,6 @@ appearances.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from echoscope.store import Store
-from echoscope.trace.attribution import best_credit, find_credits, is_attributed, load_agencies
+from echoscope.trace.attribution import agency_of, best_credit, find_credits, is_attributed
 from echoscope.trace.time import latest_series
 
 NEAR_TIE = 0.05  # scores within this of the best count as a tie
@@ -138,22 +137,6 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
 AGENCY_PICKUP = 0.2  # share of an agency text a non-agency parent must explain, uncredited
 
 
-@functools.lru_cache(maxsize=4096)
-def _is_agency(source: str | None) -> bool:
-    """Whether a source is a news agency by its name in trace/data/agencies.tsv."""
-    if not isinstance(source, str) or not source:
-        return False
-    for canonical, aliases in load_agencies().items():
-        if source.lower() == canonical.lower():
-            return True
-        for alias in aliases:
-            if alias.startswith("=") and source == alias[1:]:
-                return True
-            if not alias.startswith("=") and source.lower() == alias.lower():
-                return True
-    return False
-
-
 def _unlikely_pickup(child: int, edge: tuple, docs: dict[int, dict], credits_of) -> bool:
     """An agency text whose only earlier source would be a newspaper or post sharing a
     small part of it, without credit. Agencies originate; when one follows up a paper's
@@ -164,7 +147,7 @@ def _unlikely_pickup(child: int, edge: tuple, docs: dict[int, dict], credits_of)
     parent, _confidence, _relation, strength, _evidence, row = edge
     if strength >= AGENCY_PICKUP:
         return False
-    if not _is_agency(docs[child]["source"]) or _is_agency(docs[parent]["source"]):
+    if not agency_of(docs[child]["source"]) or agency_of(docs[parent]["source"]):
         return False
     return not is_attributed(credits_of(child, parent, row))
 
