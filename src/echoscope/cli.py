@@ -672,7 +672,8 @@ def cascade(
     from echoscope.trace.cascade import timeline, tree
 
     with Store(db, read_only=True) as store:
-        frame = _read_tree(store, tree, cluster_id, claim)
+        with _claim_trees_built():
+            frame = tree(store, cluster_id, claims=claim)
         spread = timeline(store, [cluster_id], claims=claim).get(cluster_id) if len(frame) else None
     if frame.empty:
         raise UserError(
@@ -707,12 +708,13 @@ def cascade(
             out.print(f"{spread['undated']} undated document(s) not on the timeline")
 
 
-def _read_tree(store, tree, cluster_id: int, claim: bool):
-    """A cluster's tree; a store from before claim trees existed has none."""
+@contextmanager
+def _claim_trees_built():
+    """A store from before claim trees has no claim_cascade_edges: say what to run."""
     import duckdb
 
     try:
-        return tree(store, cluster_id, claims=claim)
+        yield
     except duckdb.CatalogException as exc:
         raise UserError("this store has no claim trees yet: run `echoscope analyze`") from exc
 
@@ -772,17 +774,13 @@ def origins(
     as_json: JsonOpt = False,
 ) -> None:
     """The largest reuse clusters: first source, spread, and the copies that gave no credit."""
-    import duckdb
-
     from echoscope.store import Store
     from echoscope.trace.cascade import origins as load_origins
     from echoscope.trace.cascade import timeline
 
     with Store(db, read_only=True) as store:
-        try:
+        with _claim_trees_built():
             frame = load_origins(store, limit, claims=claims)
-        except duckdb.CatalogException as exc:
-            raise UserError("this store has no claim trees yet: run `echoscope analyze`") from exc
         rows = frame.to_dict(orient="records")
         if as_json:  # how each cluster spread: documents and sources per hour, day or week
             spread = timeline(store, [r["cluster_id"] for r in rows], claims=claims)

@@ -387,22 +387,9 @@ def _claims_section(store: Store) -> list[str]:
 def _claim_parents(store: Store, cluster_ids: list[int]) -> dict[tuple[int, str], tuple]:
     """(cluster, document) -> (parent id, parent source, confidence, relation, credited,
     credit kind, credit text) from the claim trees; empty before the cascade stage ran."""
-    import duckdb
+    from echoscope.trace.cascade import claim_parents
 
-    if not cluster_ids:
-        return {}
-    try:
-        found = store.con.execute(
-            "SELECT e.cluster_id, c.id, p.id, p.source, e.confidence, e.time_relation, "
-            "e.attributed, e.credit_kind, e.credit_text FROM claim_cascade_edges e "
-            "JOIN documents c ON c.seq = e.child_seq "
-            "LEFT JOIN documents p ON p.seq = e.parent_seq "
-            "WHERE e.cluster_id IN (" + ",".join("?" * len(cluster_ids)) + ")",
-            cluster_ids,
-        ).fetchall()
-    except duckdb.CatalogException:
-        return {}
-    return {(r[0], r[1]): r[2:] for r in found}
+    return {(r[0], r[1]): r[2:] for r in claim_parents(store, cluster_ids)}
 
 
 def _tree_cells(edge: tuple | None) -> str:

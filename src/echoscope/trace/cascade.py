@@ -111,8 +111,10 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
             [_directed(links, "a", "b"), _directed(links, "b", "a")], ignore_index=True
         )
 
+        spans = _spans(passages)
+
         def reuse_credits(child: int, parent: int, _row) -> list:
-            return _credits(child, parent, docs, _spans(passages, child, parent), aliases)
+            return _credits(child, parent, docs, spans.get((child, parent), []), aliases)
 
         rows = _trees(members, both, docs, reuse_credits, summary)
         _insert_edges(con, "cascade_edges", rows)
@@ -163,15 +165,20 @@ def _directed(links: pd.DataFrame, parent: str, child: str) -> pd.DataFrame:
     )
 
 
-def _spans(passages: pd.DataFrame, child: int, parent: int) -> list[tuple[int, int]]:
-    """The child's side of every passage it shares with the parent."""
-    if not len(passages):
-        return []
-    a = passages[(passages["seq_a"] == parent) & (passages["seq_b"] == child)]
-    b = passages[(passages["seq_b"] == parent) & (passages["seq_a"] == child)]
-    return list(zip(a["b_begin"], a["b_end"], strict=True)) + list(
-        zip(b["a_begin"], b["a_end"], strict=True)
-    )
+def _spans(passages: pd.DataFrame) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """(child, parent) -> the child's side of every passage it shares with the parent,
+    gathered once (each copy used to scan every passage)."""
+    out: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for side, other in (("b", "a"), ("a", "b")):  # the child as b first, as before
+        for child, parent, begin, end in zip(
+            passages[f"seq_{side}"],
+            passages[f"seq_{other}"],
+            passages[f"{side}_begin"],
+            passages[f"{side}_end"],
+            strict=True,
+        ):
+            out.setdefault((int(child), int(parent)), []).append((int(begin), int(end)))
+    return out
 
 
 def _claim_candidates(con) -> pd.DataFrame:
@@ -451,6 +458,31 @@ def _credits(
         own_source=crow["source"] if isinstance(crow["source"], str) else None,
         own_aliases=aliases.get(crow["source"], ()) if isinstance(crow["source"], str) else (),
     )
+
+
+def claim_parents(
+    store: Store, cluster_ids: list[int], docs: list[str] | None = None
+) -> list[tuple]:
+    """The claim trees' edges of some clusters (optionally only for some documents), as
+    (cluster, document, parent, parent source, confidence, relation, credited, credit
+    kind, credit text); empty for a store from before claim trees."""
+    import duckdb
+
+    if not cluster_ids:
+        return []
+    where = "e.cluster_id IN (" + ",".join("?" * len(cluster_ids)) + ")"
+    if docs is not None:
+        where += " AND c.id IN (" + ",".join("?" * len(docs)) + ")"
+    try:
+        return store.con.execute(
+            "SELECT e.cluster_id, c.id, p.id, p.source, e.confidence, e.time_relation, "
+            "e.attributed, e.credit_kind, e.credit_text FROM claim_cascade_edges e "
+            "JOIN documents c ON c.seq = e.child_seq "
+            "LEFT JOIN documents p ON p.seq = e.parent_seq WHERE " + where,
+            [*map(int, cluster_ids), *(docs or [])],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
 
 
 def _edges_table(claims: bool) -> str:

@@ -212,26 +212,21 @@ class ClaimTracer:
         """Each occurrence's parent in the propagation trees of the claim clusters its
         matching sentences belong to (built by the cascade stage). A document in several
         trees takes the edge whose parent is itself an occurrence, most confident first."""
-        import duckdb
+        from echoscope.trace.cascade import claim_parents
 
         docs = sorted({o.doc_id for o in result.occurrences})
         if not docs or not rows:
             return
-        try:
-            found = self.store.con.execute(
-                "SELECT c.id, p.id, p.source, e.confidence, e.time_relation, e.attributed, "
-                "e.credit_kind, e.credit_text FROM claim_cascade_edges e "
-                "JOIN documents c ON c.seq = e.child_seq "
-                "LEFT JOIN documents p ON p.seq = e.parent_seq "
-                "WHERE e.cluster_id IN (SELECT cluster_id FROM claim_clusters WHERE row IN ("
+        clusters = [
+            c
+            for (c,) in self.store.con.execute(
+                "SELECT DISTINCT cluster_id FROM claim_clusters WHERE row IN ("
                 + ",".join("?" * len(rows))
-                + ")) AND c.id IN ("
-                + ",".join("?" * len(docs))
                 + ")",
-                [*rows, *docs],
+                rows,
             ).fetchall()
-        except duckdb.CatalogException:
-            return  # a store from before claim trees
+        ]
+        found = [edge[1:] for edge in claim_parents(self.store, clusters, docs)]
         occurring = set(docs)
         best: dict[str, tuple] = {}
         for edge in found:
