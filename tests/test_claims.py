@@ -31,9 +31,9 @@ from echoscope.detect.claims.stage import (
     state,
     text_key,
 )
-from echoscope.model import Document, TimePrecision, TimeSource
 from echoscope.store import Store
 from echoscope.trace.claims import ClaimTracer
+from helpers import store_docs
 
 CLAIM = "The city council voted to close the Elm Street library in June."
 REWORD_TWEET = "Councillors have decided the Elm Street library will shut this June."
@@ -101,29 +101,6 @@ LIBRARY_IDS = {d[0] for d in LIBRARY_DOCS}
 UNRELATED_IDS = {d[0] for d in UNRELATED_DOCS}
 
 
-def add_docs(store: Store, docs) -> int:
-    """Store (id, source, published_at, text) tuples the way a reader would hand them over."""
-    run = store.start_run(["tests"], {})
-    stored = store.write_batch(
-        run,
-        [
-            Document(
-                text=text,
-                id=doc_id,
-                source=source,
-                published_at=published,
-                time_source=TimeSource.METADATA if published else TimeSource.UNKNOWN,
-                time_precision=TimePrecision.MINUTE if published else TimePrecision.UNKNOWN,
-                content_hash=f"h-{doc_id}",
-            )
-            for doc_id, source, published, text in docs
-        ],
-        [],
-    )
-    store.finish_run(run, "done", {"read": len(docs), "stored": stored})
-    return stored
-
-
 def rows_of(store: Store, doc_ids) -> set[int]:
     ids = list(doc_ids)
     marks = ",".join("?" * len(ids))
@@ -149,14 +126,14 @@ def library(tmp_path_factory, embedder):
     Tests using it only read."""
     path = tmp_path_factory.mktemp("library") / "library.duckdb"
     with Store(path) as store:
-        add_docs(store, LIBRARY_DOCS + UNRELATED_DOCS)
+        store_docs(store, LIBRARY_DOCS + UNRELATED_DOCS)
         summary = run_claims(store, embedder=embedder)
         yield store, summary, ClaimTracer(store, embedder=embedder)
 
 
 def build(path: Path, docs, embedder: Embedder, **params):
     store = Store(path)
-    add_docs(store, docs)
+    store_docs(store, docs)
     return store, run_claims(store, ClaimsParams(**params), embedder=embedder)
 
 
@@ -316,7 +293,7 @@ def test_a_different_model_is_refused_before_it_is_loaded(tmp_path, embedder, mo
 
 
 def test_tracer_needs_a_built_index(store, embedder):
-    add_docs(store, LIBRARY_DOCS)
+    store_docs(store, LIBRARY_DOCS)
     with pytest.raises(ClaimsError, match="no sentence index"):
         ClaimTracer(store, embedder=embedder)
 
@@ -433,7 +410,7 @@ def test_incremental_run_embeds_only_new_texts_and_links_them_to_old(tmp_path, e
                 "Volunteers plan a protest outside the town hall on Friday.",  # new, but twice
             ),
         ]
-        assert add_docs(store, later) == 3
+        assert store_docs(store, later) == 3
         second = run_claims(store, embedder=embedder)
         assert second.new_documents == 3
         assert second.new_sentences == 5
@@ -597,14 +574,14 @@ def test_hostile_documents_and_empty_queries(tmp_path, embedder):
     ]
     assert len(run_on) > 200_000
     with Store(tmp_path / "hostile.duckdb") as store:
-        add_docs(store, hostile[:4])
+        store_docs(store, hostile[:4])
         nothing = run_claims(store, embedder=embedder)  # no sentence anywhere
         assert nothing.new_documents == 4
         assert nothing.new_sentences == nothing.embedded == nothing.texts_total == 0
         tracer = ClaimTracer(store, embedder=embedder)
         assert tracer.trace("The ferry leaves at dawn and returns at dusk.").occurrences == []
 
-        add_docs(store, [*hostile[4:], LIBRARY_DOCS[0]])
+        store_docs(store, [*hostile[4:], LIBRARY_DOCS[0]])
         summary = run_claims(store, embedder=embedder)
         assert summary.new_documents == 3
         assert store.count("claim_docs") == 7

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from echoscope.detect.claims.stage import run_claims
-from echoscope.model import Document, TimePrecision, TimeSource
+from echoscope.model import TimePrecision
 from echoscope.present import report as report_mod
 from echoscope.present.report import write_report
 from echoscope.store import Store
+from helpers import store_docs
 
 BRIDGE = "The Harbour Bridge will close to all traffic for three weeks of repairs from March 3."
 BRIDGE_RADIO = (
@@ -58,27 +59,6 @@ DOCS = [
     ("sports-desk/derby", "sports-desk", datetime(2024, 2, 20, 20, 0), MINUTE,
      "United beat City by three goals to one on Saturday evening at the old ground."),
 ]  # fmt: skip
-
-
-def add_docs(store: Store, docs) -> None:
-    run = store.start_run(["tests"], {})
-    store.write_batch(
-        run,
-        [
-            Document(
-                text=text,
-                id=doc_id,
-                source=source,
-                published_at=published,
-                time_source=TimeSource.METADATA,
-                time_precision=precision,
-                content_hash=f"h-{doc_id}",
-            )
-            for doc_id, source, published, precision, text in docs
-        ],
-        [],
-    )
-    store.finish_run(run, "done", {"read": len(docs), "stored": len(docs)})
 
 
 class _Claims(HTMLParser):
@@ -163,7 +143,7 @@ def written(tmp_path_factory, embedder) -> tuple[Path, str]:
     """A store of the documents above with the claims stage run, and its report."""
     tmp = tmp_path_factory.mktemp("report")
     with Store(tmp / "r.duckdb") as store:
-        add_docs(store, DOCS)
+        store_docs(store, DOCS)
         run_claims(store, embedder=embedder)
         out = write_report(store, tmp / "report.html", title="claims test")
     return tmp / "r.duckdb", out.read_text(encoding="utf-8")
@@ -244,7 +224,7 @@ def test_only_the_top_claims_are_shown_with_a_count_of_the_rest(written, monkeyp
 
 
 def test_report_without_the_claims_stage(store, tmp_path):
-    add_docs(store, DOCS)
+    store_docs(store, DOCS)
     text = write_report(store, tmp_path / "plain.html").read_text(encoding="utf-8")
     assert "<h2>Timeline</h2>" in text and "harbour-times/bridge" in text
     assert "<h2>Claims</h2>" not in text and claims_of(text) == []
