@@ -37,9 +37,10 @@ LABELS = Path(__file__).resolve().parent / "labels"
 # the order of work is in benchmarks/labels/README.md: each sample was labelled blind, scored
 # once as the blind sample of the rules then current, then used to write the next rules
 DEVELOPMENT = [
-    LABELS / f"meter_attribution{s}.csv" for s in ("", "_heldout", "_third", "_fourth", "_fifth")
+    LABELS / f"meter_attribution{s}.csv"
+    for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth")
 ]
-BLIND = LABELS / "meter_attribution_sixth.csv"
+BLIND = LABELS / "meter_attribution_seventh.csv"
 AGENCY = "PA"  # the would-be parent of every METER newspaper article
 
 
@@ -181,7 +182,7 @@ def main() -> None:
         type=Path,
         action="append",
         default=None,
-        help="hand labels the rules were developed on (repeat; default: the five samples "
+        help="hand labels the rules were developed on (repeat; default: the six samples "
         "in benchmarks/labels that earlier rounds of rules were written from)",
     )
     parser.add_argument(

@@ -315,3 +315,44 @@ def test_fourth_round_rules_and_their_near_misses():
     assert find_credits("Sinn Fein spokesman Gerry Kelly said it was a disgrace.") == []
     assert find_credits("The Bromley Hospital NHS Trust admits liability.") == []
     assert find_credits("Years earlier the Parole Board had confirmed her release date.") == []
+
+
+def test_fifth_round_rules_and_their_near_misses():
+    # a statement on someone's behalf; the people of a speaker; a term the police give
+    assert _texts(find_credits("Paul Paterson said through his solicitor: 'We are relieved.'")) == [
+        "through his solicitor"
+    ]
+    assert _texts(find_credits("Police chiefs fear that he attacked other women.")) == [
+        "Police chiefs fear"
+    ]
+    assert _texts(find_credits("They formed what police call an army council.")) == [
+        "what police call"
+    ]
+    # an unnamed group names no channel; a term a person gives is not the police's
+    assert find_credits("Officials said the scheme would close.") == []
+    assert find_credits("They formed what he called an army council.") == []
+    # "according to" a rule is conformity, not a source; the judge is the proceedings
+    assert find_credits("It was not registrable according to the rules as they stood.") == []
+    assert find_credits("According to the 1984 convention against torture, it is a crime.") == []
+    assert find_credits("According to the judge, the delay was inexcusable.") == []
+    assert _texts(find_credits("According to a Home Office report, crime fell.")) == [
+        "According to"
+    ]
+    # a sentence that opens with a named person's account is theirs ...
+    assert (
+        find_credits("Mr Fitzgerald said she had a case, which was confirmed by the Parole Board.")
+        == []
+    )
+    # ... and the hearing's narration carries on to the end of its paragraph, but not past
+    # it, and a quote from counsel does not make the next sentence the hearing's
+    narrated = (
+        "The court was told that he has maintained he was not responsible. According to a "
+        "police statement, he told his arresting officer he denied the charges."
+    )
+    assert find_credits(narrated) == []
+    assert _texts(find_credits(narrated.replace(" According", "\n\nAccording"))) == ["According to"]
+    quoted = (
+        "Andrew Easteal, prosecuting, said: 'His pockets were bulging with cash.' "
+        "A Nottinghamshire Police source said: 'He had been a thorn in our side.'"
+    )
+    assert _texts(find_credits(quoted)) == ["A Nottinghamshire Police source said"]

@@ -188,13 +188,15 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     said", "The RSPCA, which brought the case, said"), verb then speaker at the end of the
     clause ("said the Commission."), initials then verb ("BA said", "the CPS confirmed"),
     and a name with an organisation in apposition ("Mencap, the charity for the
-    handicapped, condemned")."""
+    handicapped, condemned"), and a term it gives ("what police call an army council")."""
     speakers = [p.text for p in phrases if p.kind == "speaker"]
     verbs = [p.text for p in phrases if p.kind == "statement-verb"]
     inverted = [p.text for p in phrases if p.kind == "inverted-verb"] or verbs
+    roles = [p.text for p in phrases if p.kind == "speaker-role"]
     if not speakers or not verbs:
         return ()
     spk = f"(?i:{_alternation(speakers)})"
+    role = rf"(?:\s+(?i:{_alternation(roles)}))?" if roles else ""
     verb = f"(?i:{_alternation(verbs)})"
     det = r"(?i:an?|the|his|her|its|their)\s+"
     cap = r"[A-Z][\w'&-]*"
@@ -212,7 +214,7 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     # "has said", "have confirmed" (not "had": the background of the case)
     aux = r"(?:\s+(?:have|has))?"
     subject_first = re.compile(
-        rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?{org_tail}?"
+        rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?{role}{org_tail}?"
         rf"{relative}?{adverbs}{{0,2}}{aux}\s+{verb}(?!\w)"
     )
     # a lower-case description before the name: "pressure group Inquest said", "the charity
@@ -244,7 +246,17 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
         rf"(?<!\w){cap}(?:\s+{cap}){{0,3}},\s+(?i:the|an?)\s+(?:[a-z-]+\s+){{0,2}}{spk}"
         rf"(?:\s+(?:for|of)\s+[^,.;:!?\n]{{1,40}})?,{adverbs}{{0,2}}\s+{verb}(?!\w)"
     )
-    return subject_first, verb_first, initials, appositive, described, which_said, passive
+    naming_verbs = [p.text for p in phrases if p.kind == "naming-verb"]
+    naming = (
+        re.compile(
+            rf"(?<!\w)(?i:what)\s+(?:(?i:the)\s+)?(?:{cap}\s+){{0,3}}{spk}{role}\s+"
+            rf"(?i:{_alternation(naming_verbs)})(?!\w)"
+        )
+        if naming_verbs
+        else None
+    )
+    found = (subject_first, verb_first, initials, appositive, described, which_said, passive)
+    return (*found, naming) if naming else found
 
 
 # "according to Dawkins," / "according to Don Tait, prosecuting": a person's own account
@@ -256,11 +268,16 @@ _PERSON_NEXT = re.compile(
 _PERSON_SAID = re.compile(
     rf",\s+{_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?,?\s+(?:said|added|told|claimed|alleged)\b"
 )
+# "Mr Fitzgerald said Hindley had a case, which was confirmed by the Parole Board": the
+# sentence is a named person's account from its first words
+_PERSON_OPENS = re.compile(
+    rf"\s*{_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+(?:said|told|claimed|alleged|argued)\b"
+)
 _PERSON_ROLE = re.compile(r"(?i)spokes|sources?$|insiders?$|aides?$")
 _CAPS_ARTICLE = re.compile(r"(?<![\w])(?:A|AN|THE)\s+$")
 # an organisation named as part of a person's title is that person speaking
 _OF_BEFORE = re.compile(r"(?<!\w)(?:of|for|at|from|with)\s+$")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+_SENTENCE_END = re.compile(r"[.!?][\"'’”]?(?=\s|$)|\n")  # "... cash.' A police source said"
 
 
 def _sentence(text: str, begin: int, end: int) -> tuple[int, int]:
@@ -414,7 +431,7 @@ def find_credits(
     # 4. phrases
     phrases = load_phrases(extra_phrases)
     person_initials = {p.text for p in phrases if p.kind == "person-initials"}
-    court_source, court_speech, speaker_re, admission = _court_patterns(phrases)
+    court_source, court_speech, speaker_re, admission, norm, narration = _court_patterns(phrases)
 
     def names_parent_in(window: str) -> bool:
         return any(
@@ -444,11 +461,14 @@ def find_credits(
             continue  # the parts of the outlet and statement rules below
         for m in _compiled(phrase.text, False).finditer(folded.text):
             b, e = folded.span(m.start(), m.end())
-            if phrase.kind == "credit" and (
+            if (phrase.kind == "credit" or phrase.text.endswith(" to")) and (
                 (court_source and court_source.match(text, e))
                 or (
                     phrase.text.lower() == "according to"
-                    and _person_not_channel(text[e : e + 120], speaker_re)
+                    and (
+                        _person_not_channel(text[e : e + 120], speaker_re)
+                        or (norm is not None and norm.match(text, e))
+                    )
                 )
             ):
                 continue
@@ -501,7 +521,7 @@ def find_credits(
     return [
         c
         for c in credits
-        if not (c.kind == "phrase" and _inside_proceedings(text, c, court_speech))
+        if not (c.kind == "phrase" and _inside_proceedings(text, c, court_speech, narration))
         and not _names_self(c, own_source, own_aliases)
     ]
 
@@ -511,13 +531,15 @@ def _court_patterns(
     phrases: tuple[Phrase, ...],
 ) -> tuple[re.Pattern[str] | None, ...]:
     """(proceedings right after "according to", proceedings in the same sentence, any
-    speaker word, an admission right after a statement verb)."""
+    speaker word, an admission right after a statement verb, a rule right after
+    "according to", narration of the hearing)."""
 
     def words(kind: str) -> list[str]:
         return [p.text for p in phrases if p.kind == kind]
 
     source, speech, speakers = words("court-source"), words("court-speech"), words("speaker")
-    admitted = words("admission")
+    narration = words("court-narration")
+    admitted, norms = words("admission"), words("norm")
     return (
         re.compile(rf"\s+(?:[a-z]+\s+){{0,2}}?(?i:{_alternation(source)})(?!\w)")
         if source
@@ -531,10 +553,23 @@ def _court_patterns(
         else None,
         re.compile(rf"(?<!\w)(?i:{_alternation(speakers)})(?!\w)") if speakers else None,
         re.compile(rf"\s+(?i:{_alternation(admitted)})(?!\w)") if admitted else None,
+        # "according to the rules as they stood": up to three words, then the rule
+        re.compile(
+            rf"\s+(?:(?i:the|an?|his|her|its|their)\s+)?(?:[\w'-]+\s+){{0,3}}?"
+            rf"(?i:{_alternation(norms)})(?!\w)"
+        )
+        if norms
+        else None,
+        re.compile(rf"(?<!\w)(?i:{_alternation(narration)})(?!\w)") if narration else None,
     )
 
 
-def _inside_proceedings(text: str, credit: Credit, court_speech: re.Pattern[str] | None) -> bool:
+def _inside_proceedings(
+    text: str,
+    credit: Credit,
+    court_speech: re.Pattern[str] | None,
+    narration: re.Pattern[str] | None = None,
+) -> bool:
     """A credit in a sentence that the hearing or a named person speaks ("police believe he
     fled, the court heard"; "..., Mr Temple said.") is their account, not a source's."""
     if credit.begin is None or credit.end is None:
@@ -543,7 +578,15 @@ def _inside_proceedings(text: str, credit: Credit, court_speech: re.Pattern[str]
     sentence = text[start:stop]
     if court_speech is not None and court_speech.search(sentence):
         return True
-    return bool(_PERSON_SAID.search(text, credit.end, stop))
+    # earlier in the same paragraph: "The court was told that ... According to a police
+    # statement, General Pinochet told his arresting officer ..."
+    para = text.rfind("\n", 0, start) + 1
+    if narration is not None and narration.search(text, para, start):
+        return True
+    if _PERSON_SAID.search(text, credit.end, stop):
+        return True
+    opening = _PERSON_OPENS.match(text, start)
+    return bool(opening and opening.end() <= credit.begin)
 
 
 def _names_self(credit: Credit, own_source: str | None, own_aliases: Iterable[str]) -> bool:
