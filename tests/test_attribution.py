@@ -356,3 +356,16 @@ def test_fifth_round_rules_and_their_near_misses():
         "A Nottinghamshire Police source said: 'He had been a thorn in our side.'"
     )
     assert _texts(find_credits(quoted)) == ["A Nottinghamshire Police source said"]
+
+
+def test_sixth_round_rules_and_their_near_misses():
+    # an organisation's pledge is its statement
+    assert _texts(find_credits("BA vowed to fight the decision by appealing.")) == ["BA vowed"]
+    # a party's case in a dispute, a statement that gives nothing, a person's employer
+    assert find_credits("The company argued that the accident was his fault.") == []
+    assert find_credits("A Rockwater spokesman said that the company had no comment to make.") == []
+    assert _texts(find_credits("A Rockwater spokesman said that the company would appeal.")) == [
+        "A Rockwater spokesman said"
+    ]
+    assert find_credits("Mr Jones, who works for the JCB machinery company said he was sad.") == []
+    assert _texts(find_credits("The JCB machinery company said it was sad.")) == ["company said"]

@@ -276,7 +276,12 @@ _PERSON_OPENS = re.compile(
 _PERSON_ROLE = re.compile(r"(?i)spokes|sources?$|insiders?$|aides?$")
 _CAPS_ARTICLE = re.compile(r"(?<![\w])(?:A|AN|THE)\s+$")
 # an organisation named as part of a person's title is that person speaking
-_OF_BEFORE = re.compile(r"(?<!\w)(?:of|for|at|from|with)\s+$")
+# the speaker is the object of a preposition: "Lloyd Clarke, Assistant Chief Constable of
+# West Yorkshire Police, said", "Mr Jones, who works for the JCB machinery company said"
+_OF_BEFORE = re.compile(
+    r"(?<!\w)(?:of|for|at|from|with)\s+(?:(?:the|an?|his|her|its|their)\s+)?(?:(?!(?:who|which|that|what)\b)[\w'&-]+\s+){0,3}$"
+)
+_CLAUSE_START = re.compile(r"[,.;:!?\n(]")
 _SENTENCE_END = re.compile(r"[.!?][\"'’”]?(?=\s|$)|\n")  # "... cash.' A police source said"
 
 
@@ -288,6 +293,14 @@ def _sentence(text: str, begin: int, end: int) -> tuple[int, int]:
         start = m.end()
     m = _SENTENCE_END.search(text, end)
     return start, (m.end() if m else len(text))
+
+
+def _of_before(text: str, begin: int) -> bool:
+    """A preposition (and up to three words) before ``begin`` in the same clause."""
+    clause = begin
+    while clause > max(0, begin - 60) and not _CLAUSE_START.match(text, clause - 1):
+        clause -= 1
+    return bool(_OF_BEFORE.search(text[clause:begin]))
 
 
 def _person_not_channel(after: str, speakers: re.Pattern[str] | None) -> bool:
@@ -431,7 +444,9 @@ def find_credits(
     # 4. phrases
     phrases = load_phrases(extra_phrases)
     person_initials = {p.text for p in phrases if p.kind == "person-initials"}
-    court_source, court_speech, speaker_re, admission, norm, narration = _court_patterns(phrases)
+    court_source, court_speech, speaker_re, admission, norm, narration, no_comment = (
+        _court_patterns(phrases)
+    )
 
     def names_parent_in(window: str) -> bool:
         return any(
@@ -508,7 +523,9 @@ def find_credits(
                 continue
             if admission is not None and admission.match(text, e):
                 continue  # "the trust admits liability": an admission in the proceedings
-            if pattern is not verb_first_ and _OF_BEFORE.search(text, max(0, b - 12), b):
+            if no_comment is not None and no_comment.search(text, e, _sentence(text, b, e)[1]):
+                continue  # "a spokesman said the company had no comment to make"
+            if pattern is not verb_first_ and _of_before(text, b):
                 continue  # "Lloyd Clarke, Assistant Chief Constable of West Yorkshire Police, ..."
             taken.append((b, e))
             credits.append(Credit("phrase", b, e, text[b:e], None, names_parent_in(text[b:e])))
@@ -532,13 +549,13 @@ def _court_patterns(
 ) -> tuple[re.Pattern[str] | None, ...]:
     """(proceedings right after "according to", proceedings in the same sentence, any
     speaker word, an admission right after a statement verb, a rule right after
-    "according to", narration of the hearing)."""
+    "according to", narration of the hearing, a statement that gives nothing)."""
 
     def words(kind: str) -> list[str]:
         return [p.text for p in phrases if p.kind == kind]
 
     source, speech, speakers = words("court-source"), words("court-speech"), words("speaker")
-    narration = words("court-narration")
+    narration, no_comment = words("court-narration"), words("no-comment")
     admitted, norms = words("admission"), words("norm")
     return (
         re.compile(rf"\s+(?:[a-z]+\s+){{0,2}}?(?i:{_alternation(source)})(?!\w)")
@@ -561,6 +578,7 @@ def _court_patterns(
         if norms
         else None,
         re.compile(rf"(?<!\w)(?i:{_alternation(narration)})(?!\w)") if narration else None,
+        re.compile(rf"(?<!\w)(?i:{_alternation(no_comment)})(?!\w)") if no_comment else None,
     )
 
 
