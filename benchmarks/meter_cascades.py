@@ -9,8 +9,11 @@ chosen by time bounds and alignment alone; story folders are used only to score.
 Also reports how many of those articles credit the agency, by the attribution detector,
 and scores that detector against hand labels (benchmarks/labels/README.md says how the
 articles were drawn and labelled): precision and recall overall and per class (agency,
-other source), on a blind sample labelled after the rules last changed (the headline) and
-on the samples the rules were written from (pooled and each, with every disagreement).
+other source), on the samples the rules were written from (pooled and each, with every
+disagreement), and the headline on a blind sample: one labelled after the rules last
+changed (--blind-labels), or, as every METER article is now labelled and has been read,
+the last round's blind score as recorded in benchmarks/labels/blind_rounds.csv with the
+commit that repeats it.
 
     python benchmarks/meter_cascades.py [--data DIR] [--edges-out FILE]
         [--labels CSV ...] [--blind-labels CSV]
@@ -38,9 +41,11 @@ LABELS = Path(__file__).resolve().parent / "labels"
 # once as the blind sample of the rules then current, then used to write the next rules
 DEVELOPMENT = [
     LABELS / f"meter_attribution{s}.csv"
-    for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh")
+    for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh", "_eighth")
 ]
-BLIND = LABELS / "meter_attribution_eighth.csv"
+# every METER article is now labelled and every sample has been read: the blind figures
+# are the record of each round, scored once with the rules of its commit
+BLIND_ROUNDS = LABELS / "blind_rounds.csv"
 AGENCY = "PA"  # the would-be parent of every METER newspaper article
 
 
@@ -80,6 +85,20 @@ def _prf(pairs: list[tuple[bool, bool]]) -> dict:
         "fn": fn,
         "tn": tn,
     }
+
+
+def _blind_rounds() -> list[dict]:
+    """Each round's blind score, as recorded when it was computed (the README says how
+    to repeat one: check out the round's commit's src/echoscope/trace)."""
+    if not BLIND_ROUNDS.exists():
+        return []
+    with open(BLIND_ROUNDS, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    ints, floats = ("articles", "tp", "fp", "fn", "tn"), ("precision", "recall")
+    return [
+        {k: int(v) if k in ints else float(v) if k in floats else v for k, v in r.items()}
+        for r in rows
+    ]
 
 
 def score_attribution(labels_path: Path, texts: dict[str, str]) -> dict:
@@ -188,9 +207,11 @@ def main() -> None:
     parser.add_argument(
         "--blind-labels",
         type=Path,
-        default=BLIND,
-        help="hand labels drawn and labelled after the rules were last changed; their "
-        "figures are the headline attribution_precision/recall (skipped if absent)",
+        default=None,
+        help="hand labels drawn and labelled after the rules were last changed: scored as "
+        "the headline attribution_precision/recall. Without it (all METER articles are "
+        "labelled and read) the headline is the last recorded blind round "
+        "(benchmarks/labels/blind_rounds.csv)",
     )
     args = parser.parse_args()
     args.labels = args.labels or DEVELOPMENT
@@ -224,7 +245,7 @@ def main() -> None:
             ).fetchall()
         }
         # the labelled articles' text as the pipeline ingested it
-        label_files = [f for f in (*args.labels, args.blind_labels) if f.exists()]
+        label_files = [f for f in (*args.labels, args.blind_labels) if f and f.exists()]
         wanted = set()
         for f in label_files:
             with open(f, newline="", encoding="utf-8") as fh:
@@ -262,7 +283,9 @@ def main() -> None:
             for r in per_doc[per_doc["parent"].notna()].itertuples():
                 w.writerow([r.child, r.parent, r.confidence, bool(r.attributed)])
     development = [score_attribution(f, texts) for f in args.labels if f.exists()]
-    blind = score_attribution(args.blind_labels, texts) if args.blind_labels.exists() else None
+    blind = score_attribution(args.blind_labels, texts) if args.blind_labels else None
+    rounds = _blind_rounds()
+    last = rounds[-1] if rounds else None
     pooled = {k: sum(d["overall"][k] for d in development) for k in ("tp", "fp", "fn", "tn")}
     write_result(
         "meter_cascades",
@@ -295,10 +318,16 @@ def main() -> None:
             else None,
             "credit_kinds": from_pa["credit_kind"].value_counts().to_dict(),
             "cascade": summary.as_dict(),
-            # the headline: a sample the rules never saw
-            "attribution_precision": blind["attribution_precision"] if blind else None,
-            "attribution_recall": blind["attribution_recall"] if blind else None,
-            "attribution_blind": blind or f"no labels at {_rel(args.blind_labels)}",
+            # the headline: a sample the rules never saw (scored now, or the last round's
+            # record, which names the commit to repeat it with)
+            "attribution_precision": blind["attribution_precision"]
+            if blind
+            else (last and last["precision"]),
+            "attribution_recall": blind["attribution_recall"]
+            if blind
+            else (last and last["recall"]),
+            "attribution_blind": blind or {"recorded_round": last},
+            "attribution_blind_rounds": rounds,
             # the samples the rules were written from: optimistic, for the disagreements
             "attribution_development": {
                 "pooled": {

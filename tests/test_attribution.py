@@ -369,3 +369,7 @@ def test_sixth_round_rules_and_their_near_misses():
     ]
     assert find_credits("Mr Jones, who works for the JCB machinery company said he was sad.") == []
     assert _texts(find_credits("The JCB machinery company said it was sad.")) == ["company said"]
+    # ... but an organisation's own name may hold a preposition before its spokesman
+    assert _texts(
+        find_credits("A Department for Education and Employment spokesman said it would appeal.")
+    ) == ["A Department for Education and Employment spokesman said"]

@@ -214,7 +214,7 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     # "has said", "have confirmed" (not "had": the background of the case)
     aux = r"(?:\s+(?:have|has))?"
     subject_first = re.compile(
-        rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?{role}{org_tail}?"
+        rf"(?<!\w)(?:{det})?(?:{cap}\s+){{0,3}}{spk}(?:\s+{spk})?{role}{org_tail}?(?:\s+{spk})?"
         rf"{relative}?{adverbs}{{0,2}}{aux}\s+{verb}(?!\w)"
     )
     # a lower-case description before the name: "pressure group Inquest said", "the charity
