@@ -4,7 +4,8 @@ echoscope's claim matcher, and score the ranking with the official MAP@5.
 The verified claims go through the real pipeline: written as JSON Lines documents (title,
 subtitle and claim as paragraphs), `echoscope ingest`, then the claims stage. Each tweet
 is matched with `ClaimTracer.match` (nearest vectors + BM25, the calibrated matcher); a
-verified claim's score is its best-matching sentence's probability.
+verified claim's score combines its matching sentences' probabilities (`any_sentence`:
+noisy-or, so a title and a claim that both match count for more than one).
 
     python benchmarks/checkthat.py [--queries F --qrels F --vclaims F] [--run-out FILE]
                                    [--model NAME]
@@ -124,13 +125,15 @@ class Ranker:
         ]
 
     def rank(self, text: str, k: int = 100) -> list[tuple[str, float]]:
+        from echoscope.detect.claims.match import any_sentence
+
         rows, _, _, prob = self.tracer.match(text, k, floor=0.0)
-        best: dict[str, float] = {}
+        per_doc: dict[str, list[float]] = defaultdict(list)
         for r, p in zip(rows, prob, strict=True):
             for d in self.docs_of[int(r)]:
-                if p > best.get(d, -1.0):
-                    best[d] = float(p)
-        return sorted(best.items(), key=lambda x: (-x[1], x[0]))
+                per_doc[d].append(float(p))
+        scored = {d: any_sentence(ps) for d, ps in per_doc.items()}
+        return sorted(scored.items(), key=lambda x: (-x[1], x[0]))
 
 
 def average_precision(ranked: list[str], relevant: set[str], k: int) -> float:

@@ -34,7 +34,8 @@ def dataset(ranker: Ranker, queries: dict[str, str], qrels: dict[str, set[str]],
             continue
         best: dict[str, tuple[float, float]] = {}
         for doc, sem, lex in ranker.features(queries[qid], k):
-            # one example per verified claim: its best sentence, as the ranking uses
+            # one example per verified claim: its best sentence (the matcher scores sentences;
+            # the ranking then combines a claim's sentences with any_sentence)
             if doc not in best or sem + lex > sum(best[doc]):
                 best[doc] = (sem, lex)
         for doc, (sem, lex) in best.items():

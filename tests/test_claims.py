@@ -21,7 +21,7 @@ import pytest
 from echoscope.detect.claims.embed import BASE_MODEL, DEFAULT_MODEL, Embedder
 from echoscope.detect.claims.index import index_paths
 from echoscope.detect.claims.lexical import BM25
-from echoscope.detect.claims.match import REVIEW, SAME, load_matcher
+from echoscope.detect.claims.match import REVIEW, SAME, any_sentence, load_matcher
 from echoscope.detect.claims.stage import (
     ClaimsError,
     ClaimsParams,
@@ -222,6 +222,17 @@ def test_matcher_thresholds_monotonic_probability_and_floor(embedder):
     a, b = embedder.encode([CLAIM, REWORD_TWEET])
     assert floor < float(a @ b)
     assert float(a @ b) > 0.7
+
+
+def test_a_document_matching_in_two_sentences_outranks_one_matching_in_one():
+    # a fact-check whose title and claim both match beats one with a single, slightly
+    # better sentence; one sentence alone keeps its probability; nothing matched is 0
+    both = any_sentence([0.6, 0.5])
+    assert both == pytest.approx(0.8)
+    assert both > any_sentence([0.7])
+    assert any_sentence([0.7]) == pytest.approx(0.7)
+    assert any_sentence([]) == 0.0
+    assert 0.0 <= any_sentence([1.5, -0.2]) <= 1.0
 
 
 def test_bm25_rare_words_self_score_and_symmetry():

@@ -64,6 +64,17 @@ class Matcher:
         }
 
 
+def any_sentence(probabilities) -> float:
+    """The probability that a document states the claim, from its sentences' matches.
+
+    Each matching sentence is independent evidence (noisy-or): a fact-check whose title
+    and claim both match a tweet is likelier to be its fact-check than one matching in a
+    single sentence as well. Chosen on CheckThat! train and dev (MAP@5 up 0.001 to 0.009
+    over taking the best sentence, for both models), never on dev-test."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    return float(1.0 - np.prod(1.0 - p)) if p.size else 0.0
+
+
 def load_matcher(path: str | None = None, model: str | None = None) -> Matcher:
     """Weights and thresholds from a JSON file, or the shipped ones fitted for ``model``.
 
