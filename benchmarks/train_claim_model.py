@@ -34,8 +34,11 @@ TEMPERATURE = 0.05
 SEED = 0
 
 
-def examples(ranker: Ranker, queries: dict[str, str], qrels: dict[str, set[str]]):
-    """(tweet id, tweet, positive sentence, hard negative sentence) for each train tweet."""
+def examples(
+    ranker: Ranker, queries: dict[str, str], qrels: dict[str, set[str]], negatives: int = 1
+):
+    """(tweet id, tweet, positive sentence, hard negative sentences) for each train tweet:
+    the ``negatives`` highest-scoring sentences of other verified claims."""
     from echoscope.detect.claims.embed import clean_for_embedding
 
     texts = dict(ranker.store.con.execute("SELECT row, text FROM claim_texts").fetchall())
@@ -48,8 +51,10 @@ def examples(ranker: Ranker, queries: dict[str, str], qrels: dict[str, set[str]]
         if not good.any() or good.all():
             continue
         pos = rows[good][np.argmax(sem[good])]
-        neg = rows[~good][np.argmax(prob[~good])]
-        out.append((qid, clean_for_embedding(queries[qid]), texts[int(pos)], texts[int(neg)]))
+        negs = rows[~good][np.argsort(-prob[~good], kind="stable")[:negatives]]
+        out.append(
+            (qid, clean_for_embedding(queries[qid]), texts[int(pos)], [texts[int(n)] for n in negs])
+        )
     return out
 
 
@@ -71,6 +76,7 @@ def held_out_map(
 
     from checkthat import average_precision
     from echoscope.detect.claims.embed import clean_for_embedding
+    from echoscope.detect.claims.match import any_sentence
 
     texts = dict(ranker.store.con.execute("SELECT row, text FROM claim_texts").fetchall())
     matcher = ranker.tracer.matcher
@@ -105,10 +111,11 @@ def held_out_map(
             cosines["ensemble"] = (sem + cosines["tuned"]) / 2
         for name, cos in cosines.items():
             prob = matcher.probability(cos, lex)
-            best: dict[str, float] = {}
+            per_doc: dict[str, list[float]] = {}
             for r, p in zip(rows, prob, strict=True):
                 for d in ranker.docs_of[int(r)]:
-                    best[d] = max(best.get(d, -1.0), float(p))
+                    per_doc.setdefault(d, []).append(float(p))
+            best = {d: any_sentence(ps) for d, ps in per_doc.items()}
             ranked = [d for d, _ in sorted(best.items(), key=lambda x: (-x[1], x[0]))]
             out[name].append(average_precision(ranked, rel, 5))
     return {name: round(float(np.mean(v)), 4) for name, v in out.items()}
@@ -144,6 +151,9 @@ def main() -> None:
     )
     ap.add_argument("--no-mix", action="store_true", help="with --holdout: tuned model only")
     ap.add_argument("--name", default="claim_model_holdout", help="with --holdout: results name")
+    ap.add_argument(
+        "--negatives", type=int, default=1, help="hard negative sentences per train tweet"
+    )
     args = ap.parse_args()
     args.mixes = () if args.no_mix else tuple(args.mixes or (0.25, 0.5, 0.75))
 
@@ -151,7 +161,7 @@ def main() -> None:
     ranker = Ranker(vclaim_store(SET / "vclaims.jsonl.gz", model=BASE_MODEL))
     queries = load_queries(SET / "traindev_queries.tsv")
     qrels = load_qrels(SET / "train_qrels.tsv")
-    train = examples(ranker, queries, qrels)
+    train = examples(ranker, queries, qrels, args.negatives)
     held: list[tuple[str, set[str]]] = []
     if args.holdout:
         ids = sorted(q for q in qrels if q in queries)
@@ -186,7 +196,7 @@ def main() -> None:
         for lo in range(0, len(order), BATCH):
             batch = [train[j] for j in order[lo : lo + BATCH]]
             q = embed([b[1] for b in batch])
-            d = embed([b[2] for b in batch] + [b[3] for b in batch])
+            d = embed([b[2] for b in batch] + [n for b in batch for n in b[3]])
             loss = torch.nn.functional.cross_entropy(
                 q @ d.T / TEMPERATURE, torch.arange(len(batch))
             )
@@ -211,6 +221,7 @@ def main() -> None:
                 "map@5": scores,
                 "epochs": args.epochs,
                 "lr": args.lr,
+                "negatives": args.negatives,
                 "command": "python benchmarks/train_claim_model.py " + " ".join(sys.argv[1:]),
             },
         )
@@ -225,6 +236,7 @@ def main() -> None:
             "trained_on": f"CheckThat! 2022 2A train: {len(train)} tweets",
             "epochs": args.epochs,
             "lr": args.lr,
+            "negatives": args.negatives,
             "batch": BATCH,
             "temperature": TEMPERATURE,
             "seed": SEED,
