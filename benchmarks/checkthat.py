@@ -125,9 +125,13 @@ class Ranker:
         ]
 
     def rank(self, text: str, k: int = 100) -> list[tuple[str, float]]:
+        rows, _, _, prob = self.tracer.match(text, k, floor=0.0)
+        return self.ranked(rows, prob)
+
+    def ranked(self, rows, prob) -> list[tuple[str, float]]:
+        """Verified claims by their sentences' probabilities combined (``any_sentence``)."""
         from echoscope.detect.claims.match import any_sentence
 
-        rows, _, _, prob = self.tracer.match(text, k, floor=0.0)
         per_doc: dict[str, list[float]] = defaultdict(list)
         for r, p in zip(rows, prob, strict=True):
             for d in self.docs_of[int(r)]:

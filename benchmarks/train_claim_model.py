@@ -76,7 +76,6 @@ def held_out_map(
 
     from checkthat import average_precision
     from echoscope.detect.claims.embed import clean_for_embedding
-    from echoscope.detect.claims.match import any_sentence
 
     texts = dict(ranker.store.con.execute("SELECT row, text FROM claim_texts").fetchall())
     matcher = ranker.tracer.matcher
@@ -111,12 +110,7 @@ def held_out_map(
             cosines["ensemble"] = (sem + cosines["tuned"]) / 2
         for name, cos in cosines.items():
             prob = matcher.probability(cos, lex)
-            per_doc: dict[str, list[float]] = {}
-            for r, p in zip(rows, prob, strict=True):
-                for d in ranker.docs_of[int(r)]:
-                    per_doc.setdefault(d, []).append(float(p))
-            best = {d: any_sentence(ps) for d, ps in per_doc.items()}
-            ranked = [d for d, _ in sorted(best.items(), key=lambda x: (-x[1], x[0]))]
+            ranked = [d for d, _ in ranker.ranked(rows, prob)]
             out[name].append(average_precision(ranked, rel, 5))
     return {name: round(float(np.mean(v)), 4) for name, v in out.items()}
 

@@ -275,8 +275,8 @@ _PERSON_OPENS = re.compile(
 )
 _PERSON_ROLE = re.compile(r"(?i)spokes|sources?$|insiders?$|aides?$")
 _CAPS_ARTICLE = re.compile(r"(?<![\w])(?:A|AN|THE)\s+$")
-# an organisation named as part of a person's title is that person speaking
-# the speaker is the object of a preposition: "Lloyd Clarke, Assistant Chief Constable of
+# an organisation named as part of a person's title is that person speaking, as is the
+# object of a preposition: "Lloyd Clarke, Assistant Chief Constable of
 # West Yorkshire Police, said", "Mr Jones, who works for the JCB machinery company said"
 _OF_BEFORE = re.compile(
     r"(?<!\w)(?:of|for|at|from|with)\s+(?:(?:the|an?|his|her|its|their)\s+)?(?:(?!(?:who|which|that|what)\b)[\w'&-]+\s+){0,3}$"
