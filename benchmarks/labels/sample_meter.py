@@ -5,6 +5,7 @@ the draw does not depend on the file system's order.
     python benchmarks/labels/sample_meter.py --seed 5 --n 100                 # first sample
     python benchmarks/labels/sample_meter.py --seed 55 --n 50 --exclude benchmarks/labels/meter_attribution.csv
     python benchmarks/labels/sample_meter.py --seed 5 --n 100 --show          # print the texts
+    python benchmarks/labels/sample_meter.py --folder PA --seed 7 --n 100     # PA wire sample
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import DATA
 
 
-def newspaper_paths(data: Path) -> list[str]:
-    """Every newspaper article, as a path relative to the data folder."""
-    return sorted(p.relative_to(data).as_posix() for p in (data / "newspapers").rglob("*.txt"))
+def newspaper_paths(data: Path, folder: str = "newspapers") -> list[str]:
+    """Every article of one METER folder (newspapers or PA), relative to the data folder."""
+    return sorted(p.relative_to(data).as_posix() for p in (data / folder).rglob("*.txt"))
 
 
-def draw(data: Path, seed: int, n: int, exclude: set[str] = frozenset()) -> list[str]:
+def draw(
+    data: Path, seed: int, n: int, exclude: set[str] = frozenset(), folder: str = "newspapers"
+) -> list[str]:
     """The first n of a seeded shuffle, skipping articles already in another sample."""
-    paths = newspaper_paths(data)
+    paths = newspaper_paths(data, folder)
     random.Random(seed).shuffle(paths)
     return [p for p in paths if p not in exclude][:n]
 
@@ -46,6 +49,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--exclude", type=Path, action="append", default=[])
+    parser.add_argument(
+        "--folder",
+        choices=["newspapers", "PA"],
+        default="newspapers",
+        help="draw newspaper articles (default) or PA wire texts",
+    )
     parser.add_argument("--show", action="store_true", help="print each article's text")
     parser.add_argument("--start", type=int, default=0, help="with --show: first index")
     parser.add_argument("--stop", type=int, default=None, help="with --show: past the last")
@@ -54,7 +63,7 @@ def main() -> None:
     for f in args.exclude:
         with open(f, newline="", encoding="utf-8") as fh:
             exclude |= {row["path"] for row in csv.DictReader(fh)}
-    sample = draw(args.data, args.seed, args.n, exclude)
+    sample = draw(args.data, args.seed, args.n, exclude, args.folder)
     for i, rel in enumerate(sample):
         if not args.show:
             print(rel)
