@@ -118,10 +118,14 @@ def score_attribution(labels_path: Path, texts: dict[str, str]) -> dict:
         if text is None:
             missing.append(row["path"])
             continue
-        # the paper itself, from the file name as the pipeline reads it ("..._sun.txt")
-        own = Path(row["path"]).stem.rsplit("_", 1)[-1]
+        if row["path"].startswith("PA/"):
+            # the agency's own copy: PA is its own outlet and it has no parent to credit
+            parent, own = None, AGENCY
+        else:
+            # the paper itself, from the file name as the pipeline reads it ("..._sun.txt")
+            parent, own = AGENCY, Path(row["path"]).stem.rsplit("_", 1)[-1]
         credits = [
-            c for c in find_credits(text, parent_source=AGENCY, own_source=own) if c.kind != "quote"
+            c for c in find_credits(text, parent_source=parent, own_source=own) if c.kind != "quote"
         ]
         lab_agency = row["credits_agency"].strip().lower() == "yes"
         lab_other = row["credits_other"].strip().lower() == "yes"
@@ -253,7 +257,11 @@ def main() -> None:
         papers_text = dict(
             store.con.execute("SELECT id, text FROM documents WHERE source <> 'PA'").fetchall()
         )
-        texts = {doc_id: text for doc_id, text in papers_text.items() if doc_id in wanted}
+        texts = {
+            doc_id: text
+            for doc_id, text in store.con.execute("SELECT id, text FROM documents").fetchall()
+            if doc_id in wanted
+        }
     # A document sits in one tree per reused passage; its parent is its best edge, chosen
     # as within a tree: certain time order first, then strength.
     rank = edges["time_relation"].map({"before": 0, "overlap": 1, "tie": 2, "unknown": 3}).fillna(9)

@@ -256,7 +256,24 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
         else None
     )
     found = (subject_first, verb_first, initials, appositive, described, which_said, passive)
-    return (*found, naming) if naming else found
+    extra = [naming] if naming else []
+    states = [p.text for p in phrases if p.kind == "state"]
+    if states:
+        # "Chile announced", "Spain, Switzerland and France said"
+        extra.append(
+            re.compile(rf"(?<![\w-])(?:{_alternation(states)}){adverbs}{{0,2}}{aux}\s+{verb}(?!\w)")
+        )
+    believers = [p.text for p in phrases if p.kind == "belief-speaker"]
+    beliefs = [p.text for p in phrases if p.kind == "belief-verb"]
+    if believers and beliefs:
+        # "officers fear", "investigating officers still fear", "Officers who fear"
+        extra.append(
+            re.compile(
+                rf"(?<![\w-])(?:(?i:the)\s+)?(?:(?i:[a-z]+ing)\s+)?(?i:{_alternation(believers)})"
+                rf"(?:\s+who)?(?:\s+(?:still|now|also))?\s+(?:{_alternation(beliefs)})(?!\w)"
+            )
+        )
+    return (*found, *extra)
 
 
 # "according to Dawkins," / "according to Don Tait, prosecuting": a person's own account
@@ -273,6 +290,16 @@ _PERSON_SAID = re.compile(
 _PERSON_OPENS = re.compile(
     rf"\s*{_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+(?:said|told|claimed|alleged|argued)\b"
 )
+# "..., said Mr Sloan." / "Mr Grace added:": a named person's account anywhere in a paragraph
+_PERSON_ACCOUNT = re.compile(
+    rf"(?:(?<!\w)(?:said|added|told|claimed|alleged)\s+{_TITLES}[A-Z][\w'’-]+"
+    rf"|(?<!\w){_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?,?\s+(?:said|added|told|claimed|alleged)\b)"
+)
+# the place is the hearing: "criticised by the Home Office in the High Court yesterday"
+_AT_COURT = re.compile(
+    r"\s+(?:in|at|before)\s+(?:(?:the|an?)\s+)?(?:[A-Z][\w'’-]*\s+){0,3}?"
+    r"(?:[Cc]ourt|Bailey|[Tt]ribunal|inquest|hearing)\b"
+)
 _PERSON_ROLE = re.compile(r"(?i)spokes|sources?$|insiders?$|aides?$")
 _CAPS_ARTICLE = re.compile(r"(?<![\w])(?:A|AN|THE)\s+$")
 # an organisation named as part of a person's title is that person speaking, as is the
@@ -282,7 +309,8 @@ _OF_BEFORE = re.compile(
     r"(?<!\w)(?:of|for|at|from|with)\s+(?:(?:the|an?|his|her|its|their)\s+)?(?:(?!(?:who|which|that|what)\b)[\w'&-]+\s+){0,3}$"
 )
 _CLAUSE_START = re.compile(r"[,.;:!?\n(]")
-_SENTENCE_END = re.compile(r"[.!?][\"'’”]?(?=\s|$)|\n")  # "... cash.' A police source said"
+# "... cash.' A police source said"; wire copy closes a quote with two apostrophes
+_SENTENCE_END = re.compile(r"[.!?](?:''|[\"'’”])?(?=\s|$)|\n")
 
 
 def _sentence(text: str, begin: int, end: int) -> tuple[int, int]:
@@ -395,6 +423,10 @@ def find_credits(
     credits: list[Credit] = []
     folded = _Folded(text)
     agencies = load_agencies(extra_agencies)
+    # an agency's own copy naming the agency ("told the Press Association" in PA copy)
+    own_agency = agency_of(own_source, extra_agencies)
+    if own_agency:
+        own_aliases = (*own_aliases, own_agency, *agencies[own_agency])
     parent_names = _names(parent_source, parent_aliases)
     # the parent's canonical agency, if the parent is an agency under another name
     parent_agency = agency_of(parent_source, extra_agencies)
@@ -487,6 +519,8 @@ def find_credits(
                 )
             ):
                 continue
+            if phrase.kind == "credit" and _continues_a_case(text, b, court_speech, narration):
+                continue  # "a court was told yesterday. / According to doctors ..."
             # what follows (credit) or precedes (said) names whom it credits
             window = text[e : e + 80] if phrase.kind == "credit" else text[max(0, b - 80) : b]
             names_parent = any(
@@ -510,6 +544,7 @@ def find_credits(
     patterns = _statement_patterns(phrases)
     initials = patterns[2] if patterns else None
     verb_first_ = patterns[1] if patterns else None
+    passive_ = patterns[6] if patterns else None
     for pattern in patterns:
         for m in pattern.finditer(text):
             b, e = m.start(), m.end()
@@ -525,6 +560,11 @@ def find_credits(
                 continue  # "the trust admits liability": an admission in the proceedings
             if no_comment is not None and no_comment.search(text, e, _sentence(text, b, e)[1]):
                 continue  # "a spokesman said the company had no comment to make"
+            if pattern is passive_ and (
+                _continues_a_case(text, b, court_speech, narration) or _AT_COURT.match(text, e)
+            ):
+                continue  # "He was reported by fellow workers to be angry" in the case;
+                # "criticised by the Home Office in the High Court"
             if pattern is not verb_first_ and _of_before(text, b):
                 continue  # "Lloyd Clarke, Assistant Chief Constable of West Yorkshire Police, ..."
             taken.append((b, e))
@@ -605,6 +645,36 @@ def _inside_proceedings(
         return True
     opening = _PERSON_OPENS.match(text, start)
     return bool(opening and opening.end() <= credit.begin)
+
+
+def _continues_a_case(
+    text: str,
+    begin: int,
+    court_speech: re.Pattern[str] | None,
+    narration: re.Pattern[str] | None,
+) -> bool:
+    """A report of one side's case runs over several paragraphs after the hearing or a
+    named person is first given as its teller ("a court was told yesterday. / According to
+    doctors the child was struck"; "..., said Mr Sloan. / He was reported by fellow
+    workers to be angry"). A source cited inside it ("according to", "reported by",
+    "criticised by") is part of that account, not the paper's own source. Only the
+    paragraph so far and the last sentence before it are read: a paragraph that has
+    moved on to background ("..., has already been to prison twice. / According to
+    officers in the case") hands over to the paper's own reporting."""
+    para = text.rfind("\n", 0, begin) + 1
+    prev_end = para
+    while prev_end > 0 and text[prev_end - 1] in "\n \t":
+        prev_end -= 1
+    start = para
+    if prev_end > 0:
+        start = text.rfind("\n", 0, prev_end) + 1
+        for m in _SENTENCE_END.finditer(text, start, prev_end):
+            if m.end() < prev_end - 2:
+                start = m.end()
+    return any(
+        pattern is not None and pattern.search(text, start, begin)
+        for pattern in (court_speech, narration, _PERSON_ACCOUNT)
+    )
 
 
 def _names_self(credit: Credit, own_source: str | None, own_aliases: Iterable[str]) -> bool:
