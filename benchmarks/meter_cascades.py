@@ -42,7 +42,7 @@ LABELS = Path(__file__).resolve().parent / "labels"
 DEVELOPMENT = [
     LABELS / f"meter_attribution{s}.csv"
     for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh", "_eighth")
-]
+] + [LABELS / "pa_attribution.csv"]  # 100 PA wire texts: the agency's own copy (round 7)
 # every METER article is now labelled and every sample has been read: the blind figures
 # are the record of each round, scored once with the rules of its commit
 BLIND_ROUNDS = LABELS / "blind_rounds.csv"
@@ -205,8 +205,8 @@ def main() -> None:
         type=Path,
         action="append",
         default=None,
-        help="hand labels the rules were developed on (repeat; default: the seven samples "
-        "in benchmarks/labels that earlier rounds of rules were written from)",
+        help="hand labels the rules were developed on (repeat; default: every sample in "
+        "benchmarks/labels, all of which earlier rounds of rules were written from)",
     )
     parser.add_argument(
         "--blind-labels",

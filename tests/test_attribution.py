@@ -419,6 +419,10 @@ def test_agency_copy_naming_its_own_agency_is_not_a_credit():
     text = "The officer told the Press Association the inquiry would go on."
     assert find_credits(text, own_source="PA") == []
     assert find_credits(text, own_source="Reuters") != []
+    # its own reporter's byline too; in another outlet the byline is an agency credit
+    byline = "By Pat Clarke, PA News\nA man was jailed."
+    assert find_credits(byline, own_source="PA") == []
+    assert {c.kind for c in find_credits(byline, own_source="Sun")} == {"agency", "byline"}
 
 
 def test_wire_closing_quote_ends_a_sentence():

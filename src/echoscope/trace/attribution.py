@@ -681,6 +681,12 @@ def _names_self(credit: Credit, own_source: str | None, own_aliases: Iterable[st
     """The credit names the document's own outlet ("told The Sun" in the Sun)."""
     if not own_source or credit.begin is None or credit.names_parent:
         return False
+    if credit.kind == "byline":
+        # the outlet's own staff: "By Pat Clarke, PA News" in PA copy
+        return any(
+            _compiled(n, cs).search(credit.text if cs else credit.text.translate(_TABLE).lower())
+            for n, cs in _names(own_source, own_aliases)
+        )
     named = credit.credited or credit.text
     core = re.sub(r"^(?:(?i:the)\s+)?(?:(?:Daily|Sunday|Evening)\s+)?", "", named.strip())
     return any(
