@@ -429,3 +429,26 @@ def test_wire_closing_quote_ends_a_sentence():
     # wire copy closes quotes with two apostrophes: the next sentence is not Mr Smith's
     text = "Mr Smith said: ``He was there.'' A police spokesman said the inquiry goes on."
     assert _texts(find_credits(text)) == ["A police spokesman said"]
+
+
+def test_eighth_round_rules_and_their_near_misses():
+    # counsel's account runs on through a paragraph of quotation ("..., he said." / ``...'')
+    case = (
+        "The crash team did not know the code to open the door, he said.\n\n"
+        "``Once they got round to it, her heart started easily.''\n\n"
+    )
+    assert find_credits(case + "This was 20 minutes later, according to hospital records.") == []
+    # ... but not after a paragraph that names no teller
+    other = "The crash team did not know the code.\n\n``It was chaos.''\n\n"
+    assert _texts(
+        find_credits(other + "This was 20 minutes later, according to hospital records.")
+    ) == ["according to"]
+    # a party's lawyers are its case, like counsel
+    assert find_credits("According to their lawyers, he lives in the UK with his wife.") == []
+    # the police as a body speak through unnamed senior officers; the officers of the case do not
+    assert _texts(find_credits("Senior officers said there were no warning signs.")) == [
+        "Senior officers said"
+    ]
+    assert (
+        find_credits("The car, which the officers said they believed was stolen, was chased.") == []
+    )

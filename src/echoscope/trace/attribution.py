@@ -266,10 +266,11 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     believers = [p.text for p in phrases if p.kind == "belief-speaker"]
     beliefs = [p.text for p in phrases if p.kind == "belief-verb"]
     if believers and beliefs:
-        # "officers fear", "investigating officers still fear", "Officers who fear"
+        # "officers fear", "investigating officers still fear", "Senior officers said"; not
+        # "the officers said" (those of the case)
         extra.append(
             re.compile(
-                rf"(?<![\w-])(?:(?i:the)\s+)?(?:(?i:[a-z]+ing)\s+)?(?i:{_alternation(believers)})"
+                rf"(?<![\w-])(?<!the )(?<!The )(?:(?i:[a-z]+ing|senior)\s+)?(?i:{_alternation(believers)})"
                 rf"(?:\s+who)?(?:\s+(?:still|now|also))?\s+(?:{_alternation(beliefs)})(?!\w)"
             )
         )
@@ -291,8 +292,10 @@ _PERSON_OPENS = re.compile(
     rf"\s*{_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+(?:said|told|claimed|alleged|argued)\b"
 )
 # "..., said Mr Sloan." / "Mr Grace added:": a named person's account anywhere in a paragraph
+_QUOTE_PARAGRAPH = re.compile(r"[ \t]*(?:``|[\"“‘'])")
 _PERSON_ACCOUNT = re.compile(
-    rf"(?:(?<!\w)(?:said|added|told|claimed|alleged)\s+{_TITLES}[A-Z][\w'’-]+"
+    rf"(?:,\s+(?:he|she)\s+(?:said|added)\b"
+    rf"|(?<!\w)(?:said|added|told|claimed|alleged)\s+{_TITLES}[A-Z][\w'’-]+"
     rf"|(?<!\w){_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?,?\s+(?:said|added|told|claimed|alleged)\b)"
 )
 # the place is the hearing: "criticised by the Home Office in the High Court yesterday"
@@ -662,15 +665,23 @@ def _continues_a_case(
     moved on to background ("..., has already been to prison twice. / According to
     officers in the case") hands over to the paper's own reporting."""
     para = text.rfind("\n", 0, begin) + 1
-    prev_end = para
-    while prev_end > 0 and text[prev_end - 1] in "\n \t":
-        prev_end -= 1
     start = para
-    if prev_end > 0:
+    # a paragraph that is all quotation carries on its speaker from the one before it
+    for _ in range(3):
+        prev_end = start
+        while prev_end > 0 and text[prev_end - 1] in "\n \t":
+            prev_end -= 1
+        if prev_end == 0:
+            break
         start = text.rfind("\n", 0, prev_end) + 1
+        if not _QUOTE_PARAGRAPH.match(text, start):
+            break
+    if start < para:
+        last = start
         for m in _SENTENCE_END.finditer(text, start, prev_end):
             if m.end() < prev_end - 2:
-                start = m.end()
+                last = m.end()
+        start = last
     return any(
         pattern is not None and pattern.search(text, start, begin)
         for pattern in (court_speech, narration, _PERSON_ACCOUNT)
