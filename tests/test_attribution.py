@@ -452,3 +452,13 @@ def test_eighth_round_rules_and_their_near_misses():
     assert (
         find_credits("The car, which the officers said they believed was stolen, was chased.") == []
     )
+
+
+def test_after_the_second_pa_sample():
+    # an organisation's name may hold "the": "Boots the Chemist"
+    assert _texts(find_credits("A spokesman for Boots the Chemist said: ``We are sorry.''")) == [
+        "A spokesman for Boots the Chemist said"
+    ]
+    # initials before a belief word that ends the clause name people, not a statement
+    assert find_credits("Members colluded with terrorists to murder IRA suspects.") == []
+    assert _texts(find_credits("The RUC suspects the IRA of the attack.")) == ["RUC suspects"]

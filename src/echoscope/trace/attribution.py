@@ -209,7 +209,7 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     )
     org_tail = (
         rf"(?:\s+(?i:of|for|at|in)\s+(?:(?i:the)\s+)?{cap}"
-        rf"(?:\s+(?:(?:and|of|for)\s+)?{cap}){{0,4}})"
+        rf"(?:\s+(?:(?:and|of|for|the)\s+)?{cap}){{0,4}})"
     )
     # "has said", "have confirmed" (not "had": the background of the case)
     aux = r"(?:\s+(?:have|has))?"
@@ -303,6 +303,9 @@ _AT_COURT = re.compile(
     r"\s+(?:in|at|before)\s+(?:(?:the|an?)\s+)?(?:[A-Z][\w'’-]*\s+){0,3}?"
     r"(?:[Cc]ourt|Bailey|[Tt]ribunal|inquest|hearing)\b"
 )
+# a belief verb that ends its clause is a noun: "colluded to murder IRA suspects."
+_CLAUSE_ENDS = re.compile(r"\s*(?:[.,;:!?)]|$)")
+_NOUN_TOO = frozenset({"suspect", "suspects", "fear", "fears"})
 _PERSON_ROLE = re.compile(r"(?i)spokes|sources?$|insiders?$|aides?$")
 _CAPS_ARTICLE = re.compile(r"(?<![\w])(?:A|AN|THE)\s+$")
 # an organisation named as part of a person's title is that person speaking, as is the
@@ -557,6 +560,12 @@ def find_credits(
                 or _CAPS_ARTICLE.search(text, max(0, b - 5), b)
             ):
                 continue  # "QC said"; "A JUDGE yesterday described" is a headline in capitals
+            if (
+                pattern is initials
+                and m.group(0).rsplit(None, 1)[-1].lower() in _NOUN_TOO
+                and _CLAUSE_ENDS.match(text, e)
+            ):
+                continue  # "to murder IRA suspects." : a noun, not a verb
             if any(b < te and tb < e for tb, te in taken):
                 continue
             if admission is not None and admission.match(text, e):
