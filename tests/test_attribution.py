@@ -462,3 +462,19 @@ def test_after_the_second_pa_sample():
     # initials before a belief word that ends the clause name people, not a statement
     assert find_credits("Members colluded with terrorists to murder IRA suspects.") == []
     assert _texts(find_credits("The RUC suspects the IRA of the attack.")) == ["RUC suspects"]
+
+
+def test_after_the_third_pa_sample():
+    # an organisation's spokesperson "from" it, and a relative clause without its closing comma
+    assert _texts(
+        find_credits("A spokeswoman from the Commission for Racial Equality said it was glad.")
+    ) == ["A spokeswoman from the Commission for Racial Equality said"]
+    assert _texts(
+        find_credits("A spokeswoman for the RSPCA, who brought the case said it was glad.")
+    ) == ["A spokeswoman for the RSPCA, who brought the case said"]
+    # a headline's last word is not "told" the byline below it
+    text = "MAN JAILED FOR LIES HE TOLD\n\nBy PA News Reporter\n\nA man was jailed."
+    assert find_credits(text, own_source="PA") == []
+    assert _texts(find_credits("He told the\nDaily Mail he was innocent.")) == [
+        "told the\nDaily Mail"
+    ]

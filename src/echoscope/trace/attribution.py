@@ -204,11 +204,13 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     adverbs = r"(?:\s+(?:[a-z]+ly|also|yesterday|today|tonight|last\s+night|later|earlier))"
     # a relative clause: "The RSPCA, which brought the case, said", "Detectives who
     # investigated the case said"
+    # (or with its closing comma left out: "A spokeswoman for the RSPCA, who brought the
+    # case said")
     relative = (
-        r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},|\s+(?:who|which)\s+[a-z][^,.;:!?\n]{1,50}?)"
+        r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},|,?\s+(?:who|which)\s+[a-z][^,.;:!?\n]{1,50}?)"
     )
     org_tail = (
-        rf"(?:\s+(?i:of|for|at|in)\s+(?:(?i:the)\s+)?{cap}"
+        rf"(?:\s+(?i:of|for|at|in|from)\s+(?:(?i:the)\s+)?{cap}"
         rf"(?:\s+(?:(?:and|of|for|the)\s+)?{cap}){{0,4}})"
     )
     # "has said", "have confirmed" (not "had": the background of the case)
@@ -369,9 +371,11 @@ def _outlet_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], re.P
     phrase = re.compile(rf"(?<!\w)(?i:{alternation})(?!\w)")
     # the outlet, at most two words on, with the capitalised words of its title: "told the
     # Daily Mail", "told BBC Radio 4's Today", "told the New York Times"
+    # within its paragraph: a headline's last word is not told the byline under it
+    ws = r"(?:[ \t]*\n[ \t]*|[ \t]+)"
     outlet = re.compile(
-        rf"\s+(?:[a-z][\w'’-]*\s+){{0,2}}?(?<!\w)((?:[A-Z][\w'’-]*\s+){{0,2}}?"
-        rf"(?:{'|'.join(parts)})(?:\s+[A-Z][\w'’-]*){{0,3}})(?!\w)"
+        rf"{ws}(?:[a-z][\w'’-]*{ws}){{0,2}}?(?<!\w)((?:[A-Z][\w'’-]*{ws}){{0,2}}?"
+        rf"(?:{'|'.join(parts)})(?:{ws}[A-Z][\w'’-]*){{0,3}})(?!\w)"
     )
     return phrase, outlet
 
