@@ -29,9 +29,8 @@ TUNED = "echoscope-claims-minilm"
 FEATURES = ["any_t", "best_t", "cos_t", "any_d", "best_d", "cos_d", "bm25"]
 
 
-def per_claim(model: str | None, split: str) -> dict[str, dict[str, list[tuple]]]:
+def per_claim(ranker: Ranker, split: str) -> dict[str, dict[str, list[tuple]]]:
     """tweet -> verified claim -> [(probability, cosine, bm25) of each matching sentence]."""
-    ranker = Ranker(vclaim_store(SET / "vclaims.jsonl.gz", model=model))
     queries = load_queries(SET / "traindev_queries.tsv")
     out = {}
     for qid in load_qrels(SET / f"{split}_qrels.tsv"):
@@ -44,11 +43,13 @@ def per_claim(model: str | None, split: str) -> dict[str, dict[str, list[tuple]]
     return out
 
 
-def table(split: str) -> dict[str, tuple[list[str], np.ndarray, set[str]]]:
+def table(
+    split: str, tuned_ranker: Ranker, default_ranker: Ranker
+) -> dict[str, tuple[list[str], np.ndarray, set[str]]]:
     """tweet -> (candidate claims, their features, the relevant claims)."""
     from echoscope.detect.claims.match import any_sentence
 
-    tuned, default = per_claim(TUNED, split), per_claim(None, split)
+    tuned, default = per_claim(tuned_ranker, split), per_claim(default_ranker, split)
     qrels = load_qrels(SET / f"{split}_qrels.tsv")
     out = {}
     for qid, relevant in qrels.items():
@@ -83,7 +84,8 @@ def map5(t: dict, score) -> float:
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
-    tables = {s: table(s) for s in ("train", "dev")}
+    rankers = [Ranker(vclaim_store(SET / "vclaims.jsonl.gz", model=m)) for m in (TUNED, None)]
+    tables = {s: table(s, *rankers) for s in ("train", "dev")}
     result: dict = {"queries": {s: len(t) for s, t in tables.items()}}
     for split, t in tables.items():
         result[split] = {

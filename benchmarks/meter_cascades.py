@@ -11,8 +11,8 @@ and scores that detector against hand labels (benchmarks/labels/README.md says h
 articles were drawn and labelled): precision and recall overall and per class (agency,
 other source), on the samples the rules were written from (pooled and each, with every
 disagreement), and the headline on a blind sample: one labelled after the rules last
-changed (--blind-labels), or, as every METER article is now labelled and has been read,
-the last round's blind score as recorded in benchmarks/labels/blind_rounds.csv with the
+changed (--blind-labels), or, as every sample in benchmarks/labels has been read, the
+last round's blind score as recorded in benchmarks/labels/blind_rounds.csv with the
 commit that repeats it.
 
     python benchmarks/meter_cascades.py [--data DIR] [--edges-out FILE]
@@ -43,8 +43,8 @@ DEVELOPMENT = [
     LABELS / f"meter_attribution{s}.csv"
     for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh", "_eighth")
 ] + [LABELS / f"pa_attribution{s}.csv" for s in ("", "_second", "_third")]  # PA wire copy
-# every METER article is now labelled and every sample has been read: the blind figures
-# are the record of each round, scored once with the rules of its commit
+# every labelled sample has been read: the blind figures are the record of each round,
+# scored once with the rules of its commit
 BLIND_ROUNDS = LABELS / "blind_rounds.csv"
 AGENCY = "PA"  # the would-be parent of every METER newspaper article
 
@@ -254,14 +254,9 @@ def main() -> None:
         for f in label_files:
             with open(f, newline="", encoding="utf-8") as fh:
                 wanted |= {row["path"] for row in csv.DictReader(fh)}
-        papers_text = dict(
-            store.con.execute("SELECT id, text FROM documents WHERE source <> 'PA'").fetchall()
-        )
-        texts = {
-            doc_id: text
-            for doc_id, text in store.con.execute("SELECT id, text FROM documents").fetchall()
-            if doc_id in wanted
-        }
+        all_text = store.con.execute("SELECT id, source, text FROM documents").fetchall()
+        papers_text = {doc_id: text for doc_id, source, text in all_text if source != "PA"}
+        texts = {doc_id: text for doc_id, _, text in all_text if doc_id in wanted}
     # A document sits in one tree per reused passage; its parent is its best edge, chosen
     # as within a tree: certain time order first, then strength.
     rank = edges["time_relation"].map({"before": 0, "overlap": 1, "tie": 2, "unknown": 3}).fillna(9)

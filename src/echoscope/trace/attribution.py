@@ -413,6 +413,17 @@ def _names(source: str | None, aliases: Iterable[str]) -> list[tuple[str, bool]]
     return names
 
 
+def _mentions(window: str, names: Iterable[tuple[str, bool]]) -> bool:
+    """Some (name, case_sensitive) pair from ``_names`` occurs in ``window``."""
+    folded = None
+    for n, cs in names:
+        if not cs and folded is None:
+            folded = window.translate(_TABLE).lower()
+        if _compiled(n, cs).search(window if cs else folded):
+            return True
+    return False
+
+
 def find_credits(
     text: str,
     links: Iterable[str] = (),
@@ -490,12 +501,6 @@ def find_credits(
         _court_patterns(phrases)
     )
 
-    def names_parent_in(window: str) -> bool:
-        return any(
-            _compiled(n, cs).search(window if cs else window.translate(_TABLE).lower())
-            for n, cs in parent_names
-        )
-
     for phrase in phrases:
         if phrase.kind == "byline":
             # a whole short line: "By Elena Marsh, Northern Wire Service", "By PA reporter"
@@ -508,11 +513,11 @@ def find_credits(
             m = next((m for m in pattern.finditer(text) if _looks_like_byline(m.group(2))), None)
             if m:
                 line = m.group(1)
-                names_parent = any(
-                    _compiled(n, cs).search(line if cs else line.translate(_TABLE).lower())
-                    for n, cs in parent_names
+                credits.append(
+                    Credit(
+                        "byline", m.start(1), m.end(1), line, None, _mentions(line, parent_names)
+                    )
                 )
-                credits.append(Credit("byline", m.start(1), m.end(1), line, None, names_parent))
             continue
         if phrase.kind not in ("credit", "said"):
             continue  # the parts of the outlet and statement rules below
@@ -533,11 +538,7 @@ def find_credits(
                 continue  # "a court was told yesterday. / According to doctors ..."
             # what follows (credit) or precedes (said) names whom it credits
             window = text[e : e + 80] if phrase.kind == "credit" else text[max(0, b - 80) : b]
-            names_parent = any(
-                _compiled(n, cs).search(window if cs else window.translate(_TABLE).lower())
-                for n, cs in parent_names
-            )
-            credits.append(Credit("phrase", b, e, text[b:e], None, names_parent))
+            credits.append(Credit("phrase", b, e, text[b:e], None, _mentions(window, parent_names)))
     # 4b. citing a news outlet: "told the Daily Mail", "in an interview with BBC Radio 4"
     outlet_rule = _outlet_patterns(phrases)
     if outlet_rule:
@@ -547,7 +548,9 @@ def find_credits(
             if o:
                 b, e = m.start(), o.end()
                 credits.append(
-                    Credit("phrase", b, e, text[b:e], o.group(1), names_parent_in(text[b:e]))
+                    Credit(
+                        "phrase", b, e, text[b:e], o.group(1), _mentions(text[b:e], parent_names)
+                    )
                 )
     # 4c. an organisation's statement: "a police spokesman said", "BA said"
     taken: list[tuple[int, int]] = []
@@ -584,7 +587,9 @@ def find_credits(
             if pattern is not verb_first_ and _of_before(text, b):
                 continue  # "Lloyd Clarke, Assistant Chief Constable of West Yorkshire Police, ..."
             taken.append((b, e))
-            credits.append(Credit("phrase", b, e, text[b:e], None, names_parent_in(text[b:e])))
+            credits.append(
+                Credit("phrase", b, e, text[b:e], None, _mentions(text[b:e], parent_names))
+            )
     # 5. quoting the copied passage
     for begin, end in quoted_spans:
         before = text[max(0, begin - 3) : begin]
@@ -707,10 +712,7 @@ def _names_self(credit: Credit, own_source: str | None, own_aliases: Iterable[st
         return False
     if credit.kind == "byline":
         # the outlet's own staff: "By Pat Clarke, PA News" in PA copy
-        return any(
-            _compiled(n, cs).search(credit.text if cs else credit.text.translate(_TABLE).lower())
-            for n, cs in _names(own_source, own_aliases)
-        )
+        return _mentions(credit.text, _names(own_source, own_aliases))
     named = credit.credited or credit.text
     core = re.sub(r"^(?:(?i:the)\s+)?(?:(?:Daily|Sunday|Evening)\s+)?", "", named.strip())
     return any(
