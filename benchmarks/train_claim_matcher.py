@@ -8,6 +8,9 @@ train, where its scores are too good to be typical, so its weights are fitted on
 Thresholds, on dev: ``same`` is the lowest probability at which at least 90% of the
 candidates above it are right, ``review`` the lowest at 50%. Dev-test is never read.
 
+The time-aware variant (``timed``) is fitted the same way with two more scores: log(1 +
+days between the tweet and the fact-check) and whether the fact-check has no date.
+
 The shipped file keeps one matcher per model; this replaces the one for ``--model``.
 
     python benchmarks/train_claim_matcher.py [--model NAME] [--out FILE]
@@ -22,26 +25,51 @@ from pathlib import Path
 import numpy as np
 
 from _common import ROOT
-from checkthat import SET, Ranker, load_qrels, load_queries, vclaim_store
+from checkthat import SET, Ranker, load_qrels, load_queries, tweet_date, vclaim_store
 
 OUT = ROOT / "src" / "echoscope" / "detect" / "claims" / "data" / "matcher.json"
 
 
 def dataset(ranker: Ranker, queries: dict[str, str], qrels: dict[str, set[str]], k: int):
-    X, y = [], []
+    """Rows (semantic, lexical, log(1 + |days apart|), fact-check undated), one per
+    candidate verified claim, whether it is the tweet's, and whether the tweet has a date
+    (the time-aware matcher is fitted on those only: it is not used for the others)."""
+    X, y, dated = [], [], []
     for qid, rel in qrels.items():
         if qid not in queries:
             continue
-        best: dict[str, tuple[float, float]] = {}
-        for doc, sem, lex in ranker.features(queries[qid], k):
+        near = tweet_date(queries[qid])
+        best: dict[str, tuple[float, float, float]] = {}
+        for doc, sem, lex, gap in ranker.features(queries[qid], k, near):
             # one example per verified claim: its best sentence (the matcher scores sentences;
             # the ranking then combines a claim's sentences with any_sentence)
-            if doc not in best or sem + lex > sum(best[doc]):
-                best[doc] = (sem, lex)
-        for doc, (sem, lex) in best.items():
-            X.append((sem, lex))
+            if doc not in best or sem + lex > best[doc][0] + best[doc][1]:
+                best[doc] = (sem, lex, gap)
+        for doc, (sem, lex, gap) in best.items():
+            undated = bool(np.isnan(gap))
+            X.append((sem, lex, 0.0 if undated else float(np.log1p(abs(gap))), float(undated)))
             y.append(doc in rel)
-    return np.asarray(X), np.asarray(y)
+            dated.append(near is not None)
+    return np.asarray(X), np.asarray(y), np.asarray(dated)
+
+
+def fit(X: np.ndarray, y: np.ndarray, Xd: np.ndarray, yd: np.ndarray, names: list[str]):
+    """Logistic weights on (X, y), thresholds and their figures on dev (Xd, yd)."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1.0, max_iter=5000).fit(X, y)
+    coef = [float(v) for v in lr.coef_[0]]
+    bias = float(lr.intercept_[0])
+    prob = 1 / (1 + np.exp(-(Xd @ np.array(coef) + bias)))
+    same, review = threshold_at(prob, yd, 0.9), threshold_at(prob, yd, 0.5)
+    out = {n: round(c, 4) for n, c in zip(names, coef, strict=True)}
+    out |= {"bias": round(bias, 4), "same": round(same, 4), "review": round(review, 4)}
+    kept = prob >= same
+    out["dev_same_precision"] = round(float(yd[kept].mean()) if kept.any() else 0.0, 4)
+    out["dev_same_recall"] = round(float(yd[kept].sum() / max(1, yd.sum())), 4)
+    kept = prob >= review
+    out["dev_review_recall"] = round(float(yd[kept].sum() / max(1, yd.sum())), 4)
+    return out
 
 
 def threshold_at(prob: np.ndarray, label: np.ndarray, precision: float) -> float:
@@ -53,8 +81,6 @@ def threshold_at(prob: np.ndarray, label: np.ndarray, precision: float) -> float
 
 
 def main() -> None:
-    from sklearn.linear_model import LogisticRegression
-
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--k", type=int, default=100)
@@ -67,33 +93,24 @@ def main() -> None:
     fit_on = "dev" if model == TUNED_MODEL else "train"
     queries = load_queries(SET / "traindev_queries.tsv")
     ranker = Ranker(vclaim_store(SET / "vclaims.jsonl.gz", model=model))
-    Xd, yd = dataset(ranker, queries, load_qrels(SET / "dev_qrels.tsv"), args.k)
+    Xd, yd, dd = dataset(ranker, queries, load_qrels(SET / "dev_qrels.tsv"), args.k)
     if fit_on == "dev":
-        X, y = Xd, yd
+        X, y, dated = Xd, yd, dd
     else:
-        X, y = dataset(ranker, queries, load_qrels(SET / "train_qrels.tsv"), args.k)
-    lr = LogisticRegression(C=1.0, max_iter=5000).fit(X, y)
-    w_sem, w_lex = (float(v) for v in lr.coef_[0])
-    bias = float(lr.intercept_[0])
-    prob = 1 / (1 + np.exp(-(Xd @ np.array([w_sem, w_lex]) + bias)))
-    same, review = threshold_at(prob, yd, 0.9), threshold_at(prob, yd, 0.5)
-    weights = {
-        "w_semantic": round(w_sem, 4),
-        "w_lexical": round(w_lex, 4),
-        "bias": round(bias, 4),
-        "same": round(same, 4),
-        "review": round(review, 4),
+        X, y, dated = dataset(ranker, queries, load_qrels(SET / "train_qrels.tsv"), args.k)
+    where = f"weights on {fit_on} ({int(y.sum())} positive / {len(y)} candidate claims)"
+    thresholds = "thresholds on dev at precision 0.9 (same) and 0.5 (review)"
+    text = ["w_semantic", "w_lexical"]
+    weights = fit(X[:, :2], y, Xd[:, :2], yd, text)
+    weights |= {
         "model": ranker.tracer.model,
-        "trained_on": (
-            f"CheckThat! 2022 2A: weights on {fit_on} ({int(y.sum())} positive / {len(y)} candidate "
-            f"claims), thresholds on dev at precision 0.9 (same) and 0.5 (review)"
-        ),
+        "trained_on": f"CheckThat! 2022 2A: {where}, {thresholds}",
     }
-    kept = prob >= same
-    weights["dev_same_precision"] = round(float(yd[kept].mean()) if kept.any() else 0.0, 4)
-    weights["dev_same_recall"] = round(float(yd[kept].sum() / max(1, yd.sum())), 4)
-    kept = prob >= review
-    weights["dev_review_recall"] = round(float(yd[kept].sum() / max(1, yd.sum())), 4)
+    timed = fit(X[dated], y[dated], Xd[dd], yd[dd], [*text, "w_gap", "w_undated"])
+    timed["trained_on"] = (
+        f"CheckThat! 2022 2A with the tweet's and the fact-check's dates: {where}, {thresholds}"
+    )
+    weights["timed"] = timed
     others = []
     if args.out.exists():
         raw = json.loads(args.out.read_text(encoding="utf-8"))

@@ -110,7 +110,8 @@ def held_out_map(
             cosines["ensemble"] = (sem + cosines["tuned"]) / 2
         for name, cos in cosines.items():
             prob = matcher.probability(cos, lex)
-            ranked = [d for d, _ in ranker.ranked(rows, prob)]
+            docs = [(d, p) for r, p in zip(rows, prob, strict=True) for d in ranker.docs_of[int(r)]]
+            ranked = [d for d, _ in ranker.ranked([d for d, _ in docs], [p for _, p in docs])]
             out[name].append(average_precision(ranked, rel, 5))
     return {name: round(float(np.mean(v)), 4) for name, v in out.items()}
 

@@ -224,6 +224,59 @@ def test_matcher_thresholds_monotonic_probability_and_floor(embedder):
     assert float(a @ b) > 0.7
 
 
+def test_time_aware_matcher_lowers_distant_and_undated_candidates(tmp_path):
+    m = load_matcher()
+    t = m.with_time()
+    assert t.w_gap < 0 and t.w_undated < 0 and 0 < t.review < t.same < 1
+    sem, lex = np.full(5, 0.7), np.full(5, 0.4)
+    gaps = np.array([0.0, 2.0, 30.0, -400.0, 3000.0])
+    p = t.probability(sem, lex, gaps)
+    assert np.all(np.diff(p) < 0)  # further in time, either way: less likely
+    assert t.probability(sem[:1], lex[:1], [2.0])[0] == t.probability(sem[:1], lex[:1], [-2.0])[0]
+    undated = t.probability(sem[:1], lex[:1], [np.nan])[0]
+    assert undated < p[0] and undated == pytest.approx(
+        1 / (1 + np.exp(-(t.w_semantic * 0.7 + t.w_lexical * 0.4 + t.bias + t.w_undated)))
+    )
+    # the text matcher ignores time: the same with and without gaps
+    assert np.array_equal(m.probability(sem, lex, gaps), m.probability(sem, lex))
+    # the time term never raises a score, so the semantic floor still holds
+    assert t.probability([t.semantic_floor()], [1.2], [0.0])[0] == pytest.approx(t.review)
+    # a matcher file without time-aware weights says how to get them
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({k: v for k, v in m.as_dict().items() if k != "timed"}))
+    with pytest.raises(ValueError, match="no time-aware weights"):
+        load_matcher(str(plain)).with_time()
+
+
+def test_trace_near_a_date_prefers_the_occurrence_posted_near_it(tmp_path, embedder):
+    """Two fact-checks state the claim in the same words, one days after the post and
+    one years before: without a date they tie, with it the near one scores higher."""
+    check = "Fact check: the council did not vote to close the Elm Street library."
+    docs = [
+        ("checks/2024", "checker", datetime(2024, 5, 4, 12, 0), check),
+        ("checks/2019", "checker", datetime(2019, 3, 1, 12, 0), check),
+        ("checks/undated", "checker", None, check),
+        *UNRELATED_DOCS,
+    ]
+    store, _ = build(tmp_path / "near.duckdb", docs, embedder)
+    with store:
+        tracer = ClaimTracer(store, embedder=embedder)
+        plain = {o.doc_id: o.score for o in tracer.trace(CLAIM, k=20).occurrences}
+        assert plain["checks/2024"] == plain["checks/2019"] == plain["checks/undated"]
+        posted = datetime(2024, 5, 2, 9, 0)
+        result = tracer.trace(CLAIM, k=20, near=posted)
+        timed = {o.doc_id: o.score for o in result.occurrences}
+        assert timed["checks/2024"] > timed.get("checks/2019", 0.0)
+        assert timed["checks/2024"] > timed.get("checks/undated", 0.0)
+        assert result.near == posted and result.as_dict()["near"] == posted.isoformat()
+        # the three share one stored sentence; each document keeps its own distance
+        (row,) = rows_of(store, ["checks/2024"])
+        assert rows_of(store, ["checks/2019", "checks/undated"]) == {row}
+        gaps = tracer.gaps(np.array([row]), posted)[row]
+        assert gaps["checks/2024"] == pytest.approx(2 + 3 / 24)
+        assert gaps["checks/2019"] < -1800 and np.isnan(gaps["checks/undated"])
+
+
 def test_a_document_matching_in_two_sentences_outranks_one_matching_in_one():
     # a fact-check whose title and claim both match beats one with a single, slightly
     # better sentence; one sentence alone keeps its probability; nothing matched is 0

@@ -226,6 +226,13 @@ def test_demo_traces_its_claims_and_trace_command(tmp_path):
     same = [o["doc_id"] for o in data["occurrences"] if o["status"] == "same"]
     assert {"p002", "p003", "p004", "p005", "p006", "p007"} <= set(same)
     assert [o["doc_id"] for o in data["occurrences"] if o["earliest"]] == ["p002"]
+    # --near doc scores the matches as posted at p002's time (the time-aware matcher)
+    near = json.loads(run("trace", "--doc", "p002", "--near", "doc", "--db", db, "--json").stdout)
+    assert (
+        near["near"] is not None
+        and near["near"][:10] == data["occurrences"][0]["published_at"][:10]
+    )
+    assert {"p002", "p003"} <= {o["doc_id"] for o in near["occurrences"]}
     # ... and its propagation: the five accounts repeat p002 without credit
     placed = {o["doc_id"]: o for o in data["occurrences"] if o["in_tree"]}
     assert placed["p002"]["parent_doc"] is None
@@ -266,6 +273,8 @@ def test_demo_traces_its_claims_and_trace_command(tmp_path):
         ["trace", claim, "--doc", "p002", "--db", db],
         ["trace", "--doc", "p002", "--sentence", "99", "--db", db],
         ["trace", claim, "--model", str(tmp_path), "--db", db],
+        ["trace", claim, "--near", "not a date", "--db", db],
+        ["trace", claim, "--near", "doc", "--db", db],
     ):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)

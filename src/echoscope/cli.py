@@ -507,6 +507,16 @@ def trace(
         typer.Option("--review/--same-only", help="Also show possible re-wordings to check."),
     ] = True,
     limit: Annotated[int, typer.Option(help="Occurrences to show (JSON has all).")] = 50,
+    near: Annotated[
+        str | None,
+        typer.Option(
+            "--near",
+            help="When the claim was posted (a date, or 'doc' for --doc's date): "
+            "occurrences close to it need less textual evidence. For matching one post "
+            "to the fact-check about it; leave it out to find a claim's origin.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Where a claim comes from and who repeated it: every sentence stating it, in time order."""
@@ -522,11 +532,19 @@ def trace(
     with Store(db, read_only=True) as store:
         try:
             tracer = ClaimTracer(store, model=model)
+            when = None
             if doc is not None:
-                if store.get_document(doc) is None:
+                document = store.get_document(doc)
+                if document is None:
                     raise UserError(f"no document with id {doc!r} in {db}")
                 claim = tracer.sentence(doc, sentence)
-            result = tracer.trace(claim or "", review=review)
+                if near == "doc":
+                    when = document["published_at"]
+                    if when is None:
+                        raise UserError(f"document {doc!r} has no date: give --near DATE")
+            if near is not None and when is None:
+                when = _near_date(near)
+            result = tracer.trace(claim or "", review=review, near=when)
         except (ClaimsError, ModelError) as exc:
             raise UserError(str(exc)) from exc
     if as_json:
@@ -537,7 +555,9 @@ def trace(
     out.print(
         f"[bold]{escape(result.query)}[/]\n{same} document(s) state this claim"
         + (f", {len(occ) - same} more to review" if review else "")
-        + f" (model {result.model}, {result.seconds * 1000:.0f} ms)",
+        + f" (model {result.model}, {result.seconds * 1000:.0f} ms"
+        + (f"; scored as posted near {result.near:%Y-%m-%d}" if result.near else "")
+        + ")",
         highlight=False,
     )
     if not occ:
@@ -599,6 +619,17 @@ def trace(
             _tree_view(tree_rows, "[bold]propagation[/] (who repeated whom, and credit)", True),
             highlight=False,
         )
+
+
+def _near_date(text: str):
+    from echoscope.ingest.dates import DateError, parse_date
+
+    if text == "doc":
+        raise UserError("--near doc needs --doc ID")
+    try:
+        return parse_date(text)[0]
+    except DateError as exc:
+        raise UserError(f"--near: {exc}") from exc
 
 
 @app.command()

@@ -63,6 +63,8 @@ class TraceResult:
     # intervals overlap it (a day-dated paper vs a post timed that same day)
     first_certain: bool = False
     first_ties: list[str] = field(default_factory=list)
+    # the query's time, when the time-aware matcher scored the candidates
+    near: datetime | None = None
 
     @property
     def earliest(self) -> Occurrence | None:
@@ -79,6 +81,8 @@ class TraceResult:
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        if self.near is not None:
+            out["near"] = self.near.isoformat()
         for occ in out["occurrences"]:
             if occ["published_at"] is not None:
                 occ["published_at"] = occ["published_at"].isoformat()
@@ -128,36 +132,93 @@ class ClaimTracer:
             )
         return rows[0][0]
 
+    def matcher_for(self, near: datetime | None) -> Matcher:
+        """The text-only matcher, or its time-aware variant for a query dated ``near``."""
+        if near is None:
+            return self.matcher
+        try:
+            return self.matcher.with_time()
+        except ValueError as exc:
+            raise ClaimsError(str(exc)) from exc
+
+    def gaps(self, rows: np.ndarray, near: datetime) -> dict[int, dict[str, float]]:
+        """Days from ``near`` to each document holding each row (NaN where undated): a
+        sentence stated in several documents is as near as each of them."""
+        out: dict[int, dict[str, float]] = {int(r): {} for r in rows}
+        if not len(rows):
+            return out
+        found = self.store.con.execute(
+            "SELECT s.row, d.id, d.published_at FROM (SELECT row, seq FROM claim_sentences "
+            "WHERE row IN (" + ",".join("?" * len(rows)) + ")) s "
+            "JOIN documents d ON d.seq = s.seq",
+            [int(r) for r in rows],
+        ).fetchall()
+        for row, doc, published in found:
+            gap = np.nan if published is None else (published - near).total_seconds() / 86400.0
+            out[row][doc] = gap
+        return out
+
     def match(
-        self, text: str, k: int = 100, floor: float | None = None
+        self,
+        text: str,
+        k: int = 100,
+        floor: float | None = None,
+        near: datetime | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(rows, semantic, lexical, probability) of candidates whose probability is at
-        least ``floor`` (default: the review threshold; 0 keeps every candidate)."""
+        least ``floor`` (default: the review threshold; 0 keeps every candidate). With
+        ``near`` (the query's time, naive UTC) the time-aware matcher scores them, and a
+        row's probability is that of its nearest document."""
+        matcher = self.matcher_for(near)
         qv = self.embedder.encode([text])[0]
-        near, _ = self.index.nearest(qv[None, :], k)
+        nearest, _ = self.index.nearest(qv[None, :], k)
         lex_rows, _ = self.index.lexical.search(text, k)
-        rows = np.unique(np.concatenate([near[0], lex_rows]))
+        rows = np.unique(np.concatenate([nearest[0], lex_rows]))
         if not len(rows):
             empty = np.zeros(0)
             return rows, empty, empty, empty
         sem = self.index.vectors(rows) @ qv
         lex = self.index.lexical.score(text, rows)
-        prob = self.matcher.probability(sem, lex)
-        keep = prob >= (self.matcher.review if floor is None else floor)
+        if near is None:
+            prob = matcher.probability(sem, lex)
+        else:
+            gaps = self.gaps(rows, near)
+            prob = np.array(
+                [
+                    matcher.probability(
+                        np.full(len(g), s), np.full(len(g), x), np.array(list(g.values()))
+                    ).max()
+                    if (g := gaps[int(r)])
+                    else 0.0
+                    for r, s, x in zip(rows, sem, lex, strict=True)
+                ]
+            )
+        keep = prob >= (matcher.review if floor is None else floor)
         return rows[keep], sem[keep], lex[keep], prob[keep]
 
     def trace(
-        self, text: str, *, k: int = 100, review: bool = True, limit: int | None = None
+        self,
+        text: str,
+        *,
+        k: int = 100,
+        review: bool = True,
+        limit: int | None = None,
+        near: datetime | None = None,
     ) -> TraceResult:
+        """Every occurrence of the claim. With ``near`` (the time the query was posted),
+        occurrences close to it need less textual evidence than distant ones: for
+        matching one post to the fact-check about it, not for finding a claim's origin."""
         t0 = time.perf_counter()
         text = text.strip()
         if not text:
             raise ClaimsError("the claim to trace is empty")
-        rows, sem, lex, prob = self.match(text, k)
-        result = TraceResult(query=text, model=self.model, candidates=len(rows))
+        matcher = self.matcher_for(near)
+        rows, sem, lex, prob = self.match(text, k, near=near)
+        result = TraceResult(query=text, model=self.model, candidates=len(rows), near=near)
         if not review:
-            keep = prob >= self.matcher.same
+            keep = prob >= matcher.same
             rows, sem, lex, prob = rows[keep], sem[keep], lex[keep], prob[keep]
+        gaps = self.gaps(rows, near) if near is not None and len(rows) else None
         if len(rows):
             by_row = {
                 int(r): (float(s), float(lx), float(p))
@@ -173,6 +234,10 @@ class ClaimTracer:
             ).fetchall()
             for row, idx, begin, end, doc_id, source, published, precision, url, sentence in found:
                 s, lx, p = by_row[row]
+                if gaps is not None:  # this document's own distance in time
+                    p = float(matcher.probability([s], [lx], [gaps[row][doc_id]])[0])
+                    if p < (matcher.review if review else matcher.same):
+                        continue
                 result.occurrences.append(
                     Occurrence(
                         doc_id=doc_id,
@@ -187,7 +252,7 @@ class ClaimTracer:
                         semantic=round(s, 4),
                         lexical=round(lx, 4),
                         score=round(p, 4),
-                        status=SAME if p >= self.matcher.same else REVIEW,
+                        status=SAME if p >= matcher.same else REVIEW,
                     )
                 )
         result.occurrences.sort(key=_time_order)
