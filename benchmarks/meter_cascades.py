@@ -42,7 +42,9 @@ LABELS = Path(__file__).resolve().parent / "labels"
 DEVELOPMENT = [
     LABELS / f"meter_attribution{s}.csv"
     for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh", "_eighth")
-] + [LABELS / f"pa_attribution{s}.csv" for s in ("", "_second", "_third", "_fourth")]  # PA wire copy
+] + [
+    LABELS / f"pa_attribution{s}.csv" for s in ("", "_second", "_third", "_fourth")
+]  # PA wire copy
 # every labelled sample has been read: the blind figures are the record of each round,
 # scored once with the rules of its commit
 BLIND_ROUNDS = LABELS / "blind_rounds.csv"

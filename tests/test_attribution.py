@@ -478,3 +478,28 @@ def test_after_the_third_pa_sample():
     assert _texts(find_credits("He told the\nDaily Mail he was innocent.")) == [
         "told the\nDaily Mail"
     ]
+
+
+def test_after_the_fourth_pa_sample():
+    # a verb before its speaker, then "of": only an organisation's name or "the" follows
+    assert find_credits("But Mr Evans said the group of four men were standing calmly.") == []
+    assert _texts(find_credits("The attack was unprovoked, said a spokeswoman for the trust.")) == [
+        "said a spokeswoman"
+    ]
+    assert _texts(find_credits("It was wrong, said the group of Rover dealers.")) == [
+        "said the group"
+    ]
+    # a description between dashes, between the organisation and its verb
+    text = "The Support Group - made up of parents, patients and friends - said it was sad."
+    assert _texts(find_credits(text)) == [
+        "The Support Group - made up of parents, patients and friends - said"
+    ]
+    assert find_credits("The group - made up of parents - met the judge.") == []
+    # a paper that is being sued is a party: "the newspaper" in its trial names no channel
+    trial = "The goalkeeper is suing the newspaper over articles in 1994.\n\n"
+    told = "He agreed that he originally told the newspaper's reporters he had not met him."
+    assert find_credits(trial + told) == []
+    assert _texts(find_credits(told)) == ["told the newspaper"]
+    assert _texts(find_credits(trial + "He told the Daily Mail he was innocent.")) == [
+        "told the Daily Mail"
+    ]

@@ -206,8 +206,11 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     # investigated the case said"
     # (or with its closing comma left out: "A spokeswoman for the RSPCA, who brought the
     # case said")
+    # or a description between dashes: "The Bristol Surgeons Support Group - made up of
+    # parents, patients and friends - said"
     relative = (
-        r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},|,?\s+(?:who|which)\s+[a-z][^,.;:!?\n]{1,50}?)"
+        r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},|,?\s+(?:who|which)\s+[a-z][^,.;:!?\n]{1,50}?"
+        r"|\s+-\s+[a-z][^-.;:!?\n]{1,80}?\s+-)"
     )
     org_tail = (
         rf"(?:\s+(?i:of|for|at|in|from)\s+(?:(?i:the)\s+)?{cap}"
@@ -236,7 +239,8 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     )
     verb_first = re.compile(
         rf"(?<!\w)(?i:{_alternation(inverted)})\s+(?i:an?|the)\s+(?:[\w'&-]+\s+){{0,3}}?{spk}(?!\w)"
-        r"(?=\s*(?:[.,;:!?\"”]|['’](?!s\b)|$|\s+(?:for|of|at)\b))"
+        # "said a spokeswoman for the trust", not "said the group of four men"
+        r"(?=\s*(?:[.,;:!?\"”]|['’](?!s\b)|$|\s+(?:for|of|at)\s+(?:the\b|[A-Z])))"
     )
     lower_verbs = _alternation(v.lower() for v in verbs)
     initials = re.compile(
@@ -317,6 +321,13 @@ _OF_BEFORE = re.compile(
     r"(?<!\w)(?:of|for|at|from|with)\s+(?:(?:the|an?|his|her|its|their)\s+)?(?:(?!(?:who|which|that|what)\b)[\w'&-]+\s+){0,3}$"
 )
 _CLAUSE_START = re.compile(r"[,.;:!?\n(]")
+# a paper that is a party to the case ("is suing the newspaper for libel"): "the
+# newspaper" elsewhere in the report is that party, not a channel (N5)
+_PAPER_AS_PARTY = re.compile(
+    r"(?i)(?<!\w)(?:su(?:ing|ed|es?)|libel\s+(?:action|case|claim)\s+against)\s+(?:the\s+)?"
+    r"(?:newspaper|paper|magazine)(?!\w)"
+    r"|(?<!\w)the\s+(?:newspaper|paper|magazine)\s+(?:denies|denied|is\s+defending)(?!\w)"
+)
 # "... cash.' A police source said"; wire copy closes a quote with two apostrophes
 _SENTENCE_END = re.compile(r"[.!?](?:''|[\"'’”])?(?=\s|$)|\n")
 
@@ -543,8 +554,11 @@ def find_credits(
     outlet_rule = _outlet_patterns(phrases)
     if outlet_rule:
         needs, outlet = outlet_rule
+        paper_is_party = bool(_PAPER_AS_PARTY.search(text))
         for m in needs.finditer(text):
             o = outlet.match(text, m.end(), min(len(text), m.end() + 60))
+            if o and o.group(1).islower() and paper_is_party:
+                continue  # "told the newspaper's reporters" when the paper is being sued (N5)
             if o:
                 b, e = m.start(), o.end()
                 credits.append(
