@@ -169,6 +169,12 @@ class ClaimTracer:
         least ``floor`` (default: the review threshold; 0 keeps every candidate). With
         ``near`` (the query's time, naive UTC) the time-aware matcher scores them, and a
         row's probability is that of its nearest document."""
+        return self._match(text, k, floor, near)[:4]
+
+    def _match(
+        self, text: str, k: int, floor: float | None, near: datetime | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[int, dict[str, float]]]:
+        """``match``, and each kept row's documents' gaps (``gaps``; empty without ``near``)."""
         matcher = self.matcher_for(near)
         qv = self.embedder.encode([text])[0]
         nearest, _ = self.index.nearest(qv[None, :], k)
@@ -176,25 +182,22 @@ class ClaimTracer:
         rows = np.unique(np.concatenate([nearest[0], lex_rows]))
         if not len(rows):
             empty = np.zeros(0)
-            return rows, empty, empty, empty
+            return rows, empty, empty, empty, {}
         sem = self.index.vectors(rows) @ qv
         lex = self.index.lexical.score(text, rows)
+        gaps: dict[int, dict[str, float]] = {}
         if near is None:
             prob = matcher.probability(sem, lex)
         else:
             gaps = self.gaps(rows, near)
-            prob = np.array(
-                [
-                    matcher.probability(
-                        np.full(len(g), s), np.full(len(g), x), np.array(list(g.values()))
-                    ).max()
-                    if (g := gaps[int(r)])
-                    else 0.0
-                    for r, s, x in zip(rows, sem, lex, strict=True)
-                ]
-            )
+            # every (row, document) pair scored at once; a row keeps its best document
+            at = np.array([i for i, r in enumerate(rows) for _ in gaps[int(r)]], dtype=np.int64)
+            days = np.array([g for r in rows for g in gaps[int(r)].values()], dtype=np.float64)
+            prob = np.zeros(len(rows))
+            np.maximum.at(prob, at, matcher.probability(sem[at], lex[at], days))
         keep = prob >= (matcher.review if floor is None else floor)
-        return rows[keep], sem[keep], lex[keep], prob[keep]
+        kept = {int(r): gaps[int(r)] for r in rows[keep]} if gaps else {}
+        return rows[keep], sem[keep], lex[keep], prob[keep], kept
 
     def trace(
         self,
@@ -213,12 +216,11 @@ class ClaimTracer:
         if not text:
             raise ClaimsError("the claim to trace is empty")
         matcher = self.matcher_for(near)
-        rows, sem, lex, prob = self.match(text, k, near=near)
+        rows, sem, lex, prob, gaps = self._match(text, k, None, near)
         result = TraceResult(query=text, model=self.model, candidates=len(rows), near=near)
         if not review:
             keep = prob >= matcher.same
             rows, sem, lex, prob = rows[keep], sem[keep], lex[keep], prob[keep]
-        gaps = self.gaps(rows, near) if near is not None and len(rows) else None
         if len(rows):
             by_row = {
                 int(r): (float(s), float(lx), float(p))
@@ -234,7 +236,7 @@ class ClaimTracer:
             ).fetchall()
             for row, idx, begin, end, doc_id, source, published, precision, url, sentence in found:
                 s, lx, p = by_row[row]
-                if gaps is not None:  # this document's own distance in time
+                if near is not None:  # this document's own distance in time
                     p = float(matcher.probability([s], [lx], [gaps[row][doc_id]])[0])
                     if p < (matcher.review if review else matcher.same):
                         continue
