@@ -503,3 +503,25 @@ def test_after_the_fourth_pa_sample():
     assert _texts(find_credits(trial + "He told the Daily Mail he was innocent.")) == [
         "told the Daily Mail"
     ]
+
+
+def test_after_the_fifth_pa_sample():
+    # a statement read out at the hearing is evidence, not a statement to the press
+    read = "Pupil Jane Banks, 15, said in a statement read to the court: ``I saw him leave.''"
+    assert find_credits(read) == []
+    assert _texts(find_credits("Her parents said in a statement that they were shocked.")) == [
+        "said in a statement"
+    ]
+    # a named body's document as the source of figures
+    study = "The appeal comes a day after a Home Office study stating 300,000 women were hurt."
+    assert _texts(find_credits(study)) == ["a Home Office study stating"]
+    assert _texts(find_credits("The Audit Commission report found waits had doubled.")) == [
+        "The Audit Commission report found"
+    ]
+    # a document with no body named, or one that is evidence in the case, is not a source
+    assert find_credits("A psychiatric report said Smith was depressed.") == []
+    assert find_credits("The report concluded: ``Any allegation must be examined.''") == []
+    # more verbs an organisation speaks with
+    assert _texts(find_credits("The Government highlighted the role of cameras.")) == [
+        "The Government highlighted"
+    ]

@@ -269,6 +269,16 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
         extra.append(
             re.compile(rf"(?<![\w-])(?:{_alternation(states)}){adverbs}{{0,2}}{aux}\s+{verb}(?!\w)")
         )
+    documents = [p.text for p in phrases if p.kind == "document"]
+    doc_verbs = [p.text for p in phrases if p.kind == "document-verb"]
+    if documents and doc_verbs:
+        # "a Home Office study stating": a body named in capitals, its document, a verb
+        extra.append(
+            re.compile(
+                rf"(?<!\w)(?i:an?|the)\s+(?:{cap}\s+){{1,4}}(?i:{_alternation(documents)})"
+                rf"{adverbs}{{0,2}}{aux}\s+(?i:{_alternation(doc_verbs)})(?!\w)"
+            )
+        )
     believers = [p.text for p in phrases if p.kind == "belief-speaker"]
     beliefs = [p.text for p in phrases if p.kind == "belief-verb"]
     if believers and beliefs:
