@@ -1,5 +1,6 @@
 """The command line as a user and a script see it: exit codes, JSON output, messages."""
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -56,6 +57,18 @@ def test_export_formats(db, fixtures, tmp_path):
         out = tmp_path / f"docs.{fmt}"
         res = run("export", "--format", fmt, "--out", str(out), "--db", db)
         assert res.exit_code == 0 and out.stat().st_size > 0
+
+
+def test_export_csv_guards_formulas_unless_raw(db, tmp_path):
+    src = tmp_path / "evil.jsonl"
+    text = '=HYPERLINK("http://evil.example","open me") and the rest of the post'
+    src.write_text(json.dumps({"id": "e1", "text": text}) + "\n", encoding="utf-8")
+    assert run("ingest", str(src), "--db", db, "-q").exit_code == 0
+    for flags, expected in (([], "'" + text), (["--csv-raw"], text)):
+        out = tmp_path / "docs.csv"
+        assert run("export", "-f", "csv", "--out", str(out), "--db", db, *flags).exit_code == 0
+        with open(out, newline="", encoding="utf-8") as fh:
+            assert next(csv.DictReader(fh))["text"] == expected
 
 
 @pytest.mark.parametrize(

@@ -824,3 +824,22 @@ def test_cli_coordination_leaders_in_json_table_and_directed_export(tmp_path):
     assert root.find("g:graph", ns).get("defaultedgetype") == "directed"
     [arc] = root.iterfind("g:graph/g:edges/g:edge", ns)
     assert (arc.get("source"), arc.get("target")) == (leader, follower)
+
+
+def test_csv_export_makes_formula_names_inert(store, tmp_path):
+    """An account named like a formula is written inert in CSV; a handle is not touched."""
+    from echoscope.detect.coordination.export import write_network
+
+    t0 = 1_700_000_000.0
+    evil, handle = '=HYPERLINK("http://x.example")', "@newsdesk"
+    posts = []
+    for k in range(3):
+        posts += [(evil, f"i{k}", t0 + 3600 * k), (handle, f"i{k}", t0 + 3600 * k + 9)]
+    edges = co_action_edges(store, _acts(posts), window_s=60)
+    back = pd.read_csv(write_network(edges, tmp_path / "n.csv"), keep_default_na=False)
+    names = set(back["actor_a"]) | set(back["actor_b"])
+    assert names == {"'" + evil, handle} and back["leader"].tolist() == ["'" + evil]
+    raw = pd.read_csv(
+        write_network(edges, tmp_path / "raw.csv", spreadsheet_safe=False), keep_default_na=False
+    )
+    assert set(raw["actor_a"]) | set(raw["actor_b"]) == {evil, handle}

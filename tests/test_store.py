@@ -157,3 +157,50 @@ def test_store_locked_by_another_process(tmp_path):
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+FORMULAS = {
+    "f1": ('=HYPERLINK("http://evil.example","click")', "'=HYPERLINK"),
+    "f2": ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM"),
+    "f3": ("+1 555 0100 call now", "'+1 555"),
+    "f4": ("- a list item, then text", "'- a list"),
+    "f5": ("-3", "-3"),  # a number runs nothing
+    "f6": ("@bbc", "@bbc"),  # nor does a bare handle
+    "f7": ("Plain text = fine", "Plain text"),
+}
+
+
+def test_csv_exports_make_formulas_inert(tmp_path, store):
+    """Hostile text that a spreadsheet would run is written with a leading apostrophe in
+    CSV; numbers, handles and plain text are left alone; --csv-raw and JSON keep it all."""
+    import csv
+
+    src = tmp_path / "f.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"id": k, "date": "2024-01-01T10:00:00Z", "text": t}) + "\n"
+            for k, (t, _) in FORMULAS.items()
+        ),
+        encoding="utf-8",
+    )
+    assert ingest(store, [str(src)]).stored == len(FORMULAS)
+
+    def read(path):
+        with open(path, newline="", encoding="utf-8") as fh:
+            return {r["id"]: r for r in csv.DictReader(fh)}
+
+    store.export_documents(tmp_path / "safe.csv", "csv")
+    safe = read(tmp_path / "safe.csv")
+    for doc_id, (text, start) in FORMULAS.items():
+        assert safe[doc_id]["text"].startswith(start)
+        assert safe[doc_id]["text"].removeprefix("'") == text
+    assert safe["f1"]["published_at"] and safe["f1"]["published_at"][0] != "'"
+    assert store.export_documents(tmp_path / "raw.csv", "csv", spreadsheet_safe=False) == 7
+    raw = read(tmp_path / "raw.csv")
+    assert {k: r["text"] for k, r in raw.items()} == {k: t for k, (t, _) in FORMULAS.items()}
+    store.export_documents(tmp_path / "o.jsonl", "jsonl")
+    lines = (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()
+    assert {json.loads(x)["id"]: json.loads(x)["text"] for x in lines}["f1"] == FORMULAS["f1"][0]
+    # a result table goes through the same guard: its columns keep their order and types
+    store.export_table("documents", tmp_path / "t.csv", "csv")
+    assert read(tmp_path / "t.csv") == safe

@@ -46,6 +46,14 @@ DbOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
+CsvRawOpt = Annotated[
+    bool,
+    typer.Option(
+        "--csv-raw",
+        help="CSV cells exactly as stored, even those a spreadsheet would run as formulas "
+        "(for machines, not spreadsheets).",
+    ),
+]
 
 
 class UserError(Exception):
@@ -941,6 +949,7 @@ def coordination(
         ),
     ] = False,
     limit: Annotated[int, typer.Option(help="Groups to show.")] = 10,
+    csv_raw: CsvRawOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Accounts or outlets that act on the same items within a window, repeatedly.
@@ -977,6 +986,7 @@ def coordination(
                 export_path,
                 {m: g.group_id for g in groups for m in g.members},
                 directed=directed,
+                spreadsheet_safe=not csv_raw,
             )
         except ValueError as exc:
             raise UserError(str(exc)) from exc
@@ -1047,13 +1057,18 @@ def export(
         ),
     ] = "documents",
     db: DbOpt = Path("echoscope.duckdb"),
+    csv_raw: CsvRawOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write a table (documents by default) to Parquet, JSON Lines or CSV."""
+    """Write a table (documents by default) to Parquet, JSON Lines or CSV.
+
+    CSV cells a spreadsheet would run as formulas ("=HYPERLINK(...)" in a hostile post)
+    are written with a leading apostrophe, which spreadsheets hide; --csv-raw writes them
+    as stored."""
     from echoscope.store import Store
 
     with Store(db, read_only=True) as store:
-        n = store.export_table(table, out_path, fmt)
+        n = store.export_table(table, out_path, fmt, spreadsheet_safe=not csv_raw)
     if as_json:
         print(json.dumps({"rows": n, "table": table, "out": str(out_path), "format": fmt}))
     else:

@@ -23,6 +23,7 @@ import duckdb
 from echoscope import __version__
 from echoscope.model import Document, Reject
 from echoscope.store.schema import DOCUMENT_COLUMNS, MIGRATIONS, SCHEMA_VERSION, TABLES
+from echoscope.store.spreadsheet import guard_sql
 from echoscope.urls import canonical_links
 
 DEFAULT_DB = "echoscope.duckdb"
@@ -457,11 +458,15 @@ class Store:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     # -- exchange -------------------------------------------------------------------
-    def export_table(self, table: str, out: str | Path, fmt: str) -> int:
+    def export_table(
+        self, table: str, out: str | Path, fmt: str, *, spreadsheet_safe: bool = True
+    ) -> int:
         """Write a result table, with document ids instead of internal numbers, to
-        Parquet, JSON Lines or CSV; return the row count."""
+        Parquet, JSON Lines or CSV; return the row count. CSV text cells that a
+        spreadsheet would run as formulas are made inert unless ``spreadsheet_safe`` is
+        False (see ``store.spreadsheet``)."""
         if table == "documents":
-            return self.export_documents(out, fmt)
+            return self.export_documents(out, fmt, spreadsheet_safe=spreadsheet_safe)
         if table not in EXPORTS:
             raise StoreError(
                 f"unknown table {table!r}; exportable: documents, {', '.join(EXPORTS)}"
@@ -470,10 +475,12 @@ class Store:
         if fmt not in COPY_OPTIONS:
             raise StoreError(f"unknown export format {fmt!r}; use parquet, jsonl or csv")
         select = EXPORTS[table]
+        if fmt == "csv" and spreadsheet_safe:
+            select = self._guarded(select)
         self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({COPY_OPTIONS[fmt]})")
         return int(self.con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
 
-    def export_documents(self, out: str | Path, fmt: str) -> int:
+    def export_documents(self, out: str | Path, fmt: str, *, spreadsheet_safe: bool = True) -> int:
         """Write the documents table to Parquet, JSON Lines or CSV; return the row count."""
         out = Path(out)
         fmt = fmt.lower()
@@ -490,8 +497,20 @@ class Store:
             select = "SELECT * EXCLUDE (canonical_links) FROM documents ORDER BY seq"
         else:
             select = "SELECT * FROM documents ORDER BY seq"
+        if fmt == "csv" and spreadsheet_safe:
+            select = self._guarded(select)
         self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({COPY_OPTIONS[fmt]})")
         return self.count("documents")
+
+    def _guarded(self, select: str) -> str:
+        """``select`` with each text column guarded against spreadsheet formulas, in the
+        same column order."""
+        columns = self.con.execute(f"DESCRIBE {select}").fetchall()
+        parts = []
+        for name, type_, *_ in columns:
+            ident = '"' + name.replace('"', '""') + '"'
+            parts.append(f"{guard_sql(ident)} AS {ident}" if type_ == "VARCHAR" else ident)
+        return f"SELECT {', '.join(parts)} FROM ({select})"
 
     def import_parquet(self, path: str | Path, run_id: int | None = None) -> tuple[int, int]:
         """Add documents from a Parquet file (an echoscope export or any table with id and

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from echoscope.detect.coordination.network import with_leaders
+from echoscope.store.spreadsheet import guard_frame
 
 NUMERIC = ("items", "a_first", "b_first", "median_delay_s", "z", "p", "lead_share")
 DIRECTED_NUMERIC = (
@@ -54,11 +55,14 @@ def write_network(
     path: str | Path,
     groups: dict[str, int] | None = None,
     directed: bool = False,
+    spreadsheet_safe: bool = True,
 ) -> Path:
     """Write ``edges`` to .gexf, .graphml or .csv; ``directed`` as arcs (see the module).
 
     A CSV is always one row per pair, with leader, follower and lead_share columns (empty
-    for a mutual edge); ``directed`` only changes the graph formats."""
+    for a mutual edge); ``directed`` only changes the graph formats. Its account names
+    that a spreadsheet would run as formulas are made inert unless ``spreadsheet_safe``
+    is False (see ``store.spreadsheet``)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in (".csv", ".gexf", ".graphml"):
@@ -66,7 +70,7 @@ def write_network(
     if "leader" not in edges.columns:
         edges = with_leaders(edges)
     if ext == ".csv":
-        edges.to_csv(path, index=False)
+        (guard_frame(edges) if spreadsheet_safe else edges).to_csv(path, index=False)
     elif ext == ".gexf":
         path.write_text(_gexf(edges, groups or {}, directed), encoding="utf-8")
     else:
