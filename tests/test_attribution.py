@@ -525,3 +525,37 @@ def test_after_the_fifth_pa_sample():
     assert _texts(find_credits("The Government highlighted the role of cameras.")) == [
         "The Government highlighted"
     ]
+
+
+def test_after_the_sixth_pa_sample():
+    # a statement marked as given outside the case is a statement to the press
+    for text in (
+        "In a statement read outside court Mr O'Neill added: ``We are relieved.''",
+        "In a statement tonight Mr Amor said the family would appeal.",
+    ):
+        assert len(find_credits(text)) == 1, text
+    # most statements in a court report are evidence
+    for text in (
+        "In a statement Laura said: ``She told me not to drink it.''",
+        "He agreed he had told police in a statement at the time: ``He grabbed him.''",
+        "In a statement read in court, Professor John Gunn said he was ill.",
+    ):
+        assert find_credits(text) == [], text
+    # an organisation with "who said" and nothing between
+    lawyers = "The pair are represented by the Society of Black Lawyers who said they are poor."
+    assert _texts(find_credits(lawyers)) == ["the Society of Black Lawyers who said"]
+    assert find_credits("The driver was chased by police who believed he was armed.") == []
+    # the police's present belief
+    assert _texts(find_credits("Police think that he was attacked in the flat.")) == [
+        "Police think"
+    ]
+    # the prosecution's expert, a rule of procedure, a person's tag: not channels
+    for text in (
+        "He was not ill, according to a prosecution psychiatrist at his murder trial today.",
+        "It was a legal matter which had to be weighed up according to legal processes.",
+        "He must wait to rebut his tag, courtesy of Mr Carman, as the man linked with sleaze.",
+    ):
+        assert find_credits(text) == [], text
+    assert _texts(find_credits("Pictures courtesy of the Royal Society show the damage.")) == [
+        "courtesy of"
+    ]

@@ -203,14 +203,15 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     # "also", "last night", "yesterday" between the speaker and the verb
     adverbs = r"(?:\s+(?:[a-z]+ly|also|yesterday|today|tonight|last\s+night|later|earlier))"
     # a relative clause: "The RSPCA, which brought the case, said", "Detectives who
-    # investigated the case said"
+    # investigated the case said", "the Society of Black Lawyers who said" (not "police who
+    # believed": the police's belief at the time is part of the story)
     # (or with its closing comma left out: "A spokeswoman for the RSPCA, who brought the
     # case said")
     # or a description between dashes: "The Bristol Surgeons Support Group - made up of
     # parents, patients and friends - said"
     relative = (
         r"(?:,\s+(?:which|who)\s+[^,.;:!?\n]{1,60},|,?\s+(?:who|which)\s+[a-z][^,.;:!?\n]{1,50}?"
-        r"|\s+-\s+[a-z][^-.;:!?\n]{1,80}?\s+-)"
+        r"|\s+-\s+[a-z][^-.;:!?\n]{1,80}?\s+-|,?\s+(?:who|which)(?=\s+(?:said|says|say|added|stated|warned|insisted|confirmed|announced)\b))"
     )
     org_tail = (
         rf"(?:\s+(?i:of|for|at|in|from)\s+(?:(?i:the)\s+)?{cap}"
@@ -293,11 +294,15 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     return (*found, *extra)
 
 
-# "according to Dawkins," / "according to Don Tait, prosecuting": a person's own account
+# "according to Dawkins," / "according to Don Tait, prosecuting": a person's own account;
+# "courtesy of Mr Carman" (a tag given by counsel)
+_PERSON_IS_NOT_A_CHANNEL = frozenset({"according to", "courtesy of"})
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Dr|Sir|Lord|Lady|Judge|Professor|Prof|Det|Insp|Sgt)\.?\s+"
 _PERSON_NEXT = re.compile(
     rf"\s+(?:{_TITLES})?([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){{0,2}})(?=\s*(?:[,.;:!?)]|$))"
 )
+# "In a statement, Mr Amor said": the statement names the channel whoever speaks
+_STATEMENT_OPENS = re.compile(r"(?i)in\s+an?\s+(?:\w+\s+)?statement")
 # "..., Mr Temple said." at the end of the sentence: a named person's account
 _PERSON_SAID = re.compile(
     rf",\s+{_TITLES}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?,?\s+(?:said|added|told|claimed|alleged)\b"
@@ -547,7 +552,7 @@ def find_credits(
             if (phrase.kind == "credit" or phrase.text.endswith(" to")) and (
                 (court_source and court_source.match(text, e))
                 or (
-                    phrase.text.lower() == "according to"
+                    phrase.text.lower() in _PERSON_IS_NOT_A_CHANNEL
                     and (
                         _person_not_channel(text[e : e + 120], speaker_re)
                         or (norm is not None and norm.match(text, e))
@@ -557,6 +562,8 @@ def find_credits(
                 continue
             if phrase.kind == "credit" and _continues_a_case(text, b, court_speech, narration):
                 continue  # "a court was told yesterday. / According to doctors ..."
+            if any(c.kind == "phrase" and c.begin <= b and e <= c.end for c in credits):
+                continue  # "in a statement" inside "said in a statement", found already
             # what follows (credit) or precedes (said) names whom it credits
             window = text[e : e + 80] if phrase.kind == "credit" else text[max(0, b - 80) : b]
             credits.append(Credit("phrase", b, e, text[b:e], None, _mentions(window, parent_names)))
@@ -686,8 +693,8 @@ def _inside_proceedings(
     para = text.rfind("\n", 0, start) + 1
     if narration is not None and narration.search(text, para, start):
         return True
-    if _PERSON_SAID.search(text, credit.end, stop):
-        return True
+    if _PERSON_SAID.search(text, credit.end, stop) and not _STATEMENT_OPENS.match(credit.text):
+        return True  # (but "In a statement, Mr Amor said" is his statement: a channel)
     opening = _PERSON_OPENS.match(text, start)
     return bool(opening and opening.end() <= credit.begin)
 
