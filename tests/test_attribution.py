@@ -559,3 +559,42 @@ def test_after_the_sixth_pa_sample():
     assert _texts(find_credits("Pictures courtesy of the Royal Society show the damage.")) == [
         "courtesy of"
     ]
+
+
+def test_named_bodies_speak_as_organisations(tmp_path):
+    # a body known by its name alone, from the data file
+    assert _texts(find_credits("Amnesty International said the trial was unfair.")) == [
+        "Amnesty International said"
+    ]
+    assert _texts(find_credits("The decision was condemned by Sinn Fein.")) == [
+        "condemned by Sinn Fein"
+    ]
+    assert _texts(find_credits("The ruling was a setback, said Age Concern.")) == [
+        "said Age Concern"
+    ]
+    # the name in another role, or a lower-case word: no statement
+    assert find_credits("He was taken to Boots where he bought aspirin.") == []
+    assert find_credits("They fought for liberty said the veteran.") == []
+    # a user's own bodies, in a file of the same format
+    mining = "Bellwood Mining said the spill was contained."
+    assert find_credits(mining) == []
+    extra = tmp_path / "bodies_en.tsv"
+    extra.write_text("organisation\tBellwood Mining\n", encoding="utf-8")
+    assert _texts(find_credits(mining, extra_phrases=(str(extra),))) == ["Bellwood Mining said"]
+
+
+def test_words_inside_a_quotation_are_the_speakers():
+    quoted = "Mr Congdon, director at the charity, said: 'Mencap believes it is wrong.'"
+    assert find_credits(quoted) == []
+    pa_style = "He said: ``Police believe the men fled abroad.''"
+    assert find_credits(pa_style) == []
+    # after the quote closes the paper speaks again
+    after = "He said: 'It is wrong.' Police believe the men fled abroad."
+    assert _texts(find_credits(after)) == ["Police believe"]
+    # an apostrophe inside a word opens nothing
+    assert _texts(find_credits("Mencap's director was absent. Mencap said it was wrong.")) == [
+        "Mencap said"
+    ]
+    # counsel's words to the judge are the proceedings
+    counsel = "Mr Engelman told the judge that before the election Labour announced plans."
+    assert find_credits(counsel) == []

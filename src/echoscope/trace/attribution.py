@@ -264,6 +264,18 @@ def _statement_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], .
     )
     found = (subject_first, verb_first, initials, appositive, described, which_said, passive)
     extra = [naming] if naming else []
+    bodies = [p.text for p in phrases if p.kind == "organisation"]
+    if bodies:
+        # "Mencap condemned", "The Age Concern charity" is a speaker already
+        body = rf"(?:(?i:the)\s+)?(?:{_alternation(bodies)})"
+        extra += [
+            re.compile(rf"(?<![\w-]){body}{relative}?{adverbs}{{0,2}}{aux}\s+{verb}(?!\w)"),
+            # "said Age Concern.", "condemned by Sinn Fein"
+            re.compile(
+                rf"(?<!\w)(?i:{_alternation(inverted)})\s+{body}(?=\s*(?:[.,;:!?\"”]|['’](?!s\b)|$))"
+            ),
+            re.compile(rf"(?<!\w)(?:{verb})\s+by\s+{body}(?!\w)"),
+        ]
     states = [p.text for p in phrases if p.kind == "state"]
     if states:
         # "Chile announced", "Spain, Switzerland and France said"
@@ -347,6 +359,13 @@ _PAPER_AS_PARTY = re.compile(
 _SENTENCE_END = re.compile(r"[.!?](?:''|[\"'’”])?(?=\s|$)|\n")
 
 
+_QUOTE_MARK = re.compile(
+    r"(?P<open>``|[“‘]|(?:^|(?<=[\s:(]))[\"'](?=[\w.]))"
+    r"|(?P<close>''|[”’](?![\w])|(?<=[\w.,!?;:])[\"'](?=[\s.,;:!?)]|$))",
+    re.MULTILINE,
+)
+
+
 def _sentence(text: str, begin: int, end: int) -> tuple[int, int]:
     """The sentence (or paragraph line) around a span, roughly: enough to tell whose
     account it is."""
@@ -355,6 +374,18 @@ def _sentence(text: str, begin: int, end: int) -> tuple[int, int]:
         start = m.end()
     m = _SENTENCE_END.search(text, end)
     return start, (m.end() if m else len(text))
+
+
+def _inside_quote(text: str, pos: int) -> bool:
+    """``pos`` is inside words quoted in its paragraph: a quote opened before it (at the
+    start of a line or after a space, colon or bracket) and not closed since. Apostrophes
+    inside words ("Mencap's") are neither; a plural possessive ("the boys' bikes") reads
+    as a close, which errs towards treating the words as the paper's own."""
+    inside = False
+    para = text.rfind("\n", 0, pos) + 1
+    for m in _QUOTE_MARK.finditer(text, para, min(len(text), pos + 1)):
+        inside = m.group("open") is not None
+    return inside
 
 
 def _of_before(text: str, begin: int) -> bool:
@@ -606,6 +637,8 @@ def find_credits(
                 continue  # "to murder IRA suspects." : a noun, not a verb
             if any(b < te and tb < e for tb, te in taken):
                 continue
+            if _inside_quote(text, b):
+                continue  # "Mr Congdon said: 'Mencap believes ...'": his words, not a channel
             if admission is not None and admission.match(text, e):
                 continue  # "the trust admits liability": an admission in the proceedings
             if no_comment is not None and no_comment.search(text, e, _sentence(text, b, e)[1]):
