@@ -843,3 +843,39 @@ def test_csv_export_makes_formula_names_inert(store, tmp_path):
         write_network(edges, tmp_path / "raw.csv", spreadsheet_safe=False), keep_default_na=False
     )
     assert set(raw["actor_a"]) | set(raw["actor_b"]) == {evil, handle}
+
+
+def test_cli_lead_thresholds_are_options(tmp_path):
+    """3 of 4 items first is a mutual edge at the default 0.8 share, a led edge at 0.7; a
+    share that cannot name a leader is a one-line error."""
+    from typer.testing import CliRunner
+
+    from echoscope.cli import app
+    from echoscope.store import Store
+
+    start = datetime(2024, 5, 1, 8, 0, 0)
+    rows = []
+    for k in range(4):
+        t = start + timedelta(hours=k)
+        first, second = ("alpha", "beta") if k < 3 else ("beta", "alpha")
+        text = f"Push number {k}: the dam is leaking again."
+        rows.append(_post(2 * k, first, t, text))
+        rows.append(_post(2 * k + 1, second, t + timedelta(seconds=20), text))
+    db = str(tmp_path / "lead.duckdb")
+    with Store(db) as store:
+        ingest(store, [str(_write(tmp_path, rows))])
+    runner = CliRunner()
+    base = ["coordination", "--db", db, "--null-runs", "0", "--window", "60s", "--json"]
+    res = runner.invoke(app, base)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["led_edges"] == 0
+    res = runner.invoke(app, [*base, "--lead-share", "0.7"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["led_edges"] == 1
+    edge = data["groups"][0]["top_edges"][0]
+    assert (edge["leader"], edge["lead_share"]) == ("alpha", 0.75)
+    res = runner.invoke(app, [*base, "--lead-share", "0.7", "--lead-min", "4"])
+    assert json.loads(res.stdout)["led_edges"] == 0
+    res = runner.invoke(app, [*base, "--lead-share", "0.4"])
+    assert res.exit_code != 0 and "--lead-share" in res.output

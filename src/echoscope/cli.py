@@ -948,6 +948,17 @@ def coordination(
             help="Export arcs leader -> follower (mutual pairs: one arc each way, mutual=true).",
         ),
     ] = False,
+    lead_share: Annotated[
+        float,
+        typer.Option(
+            "--lead-share",
+            help="A leader went first on at least this share of the pair's ordered items "
+            "(above 0.5, at most 1).",
+        ),
+    ] = 0.8,
+    lead_min: Annotated[
+        int, typer.Option("--lead-min", help="... and on at least this many of them.")
+    ] = 2,
     limit: Annotated[int, typer.Option(help="Groups to show.")] = 10,
     csv_raw: CsvRawOpt = False,
     as_json: JsonOpt = False,
@@ -955,7 +966,8 @@ def coordination(
     """Accounts or outlets that act on the same items within a window, repeatedly.
 
     An edge's leader went first on 80%+ of the pair's items that were not ties,
-    and on 2 or more of them; other edges are mutual (no leader)."""
+    and on 2 or more of them (--lead-share, --lead-min); other edges are mutual (no
+    leader)."""
     from echoscope.detect.coordination.actions import KINDS, actions
     from echoscope.detect.coordination.export import write_network
     from echoscope.detect.coordination.groups import add_labels, find_groups
@@ -972,7 +984,12 @@ def coordination(
         acts = actions(store, kind, exclude_reposts=exclude_reposts)
         if seconds is None:
             seconds = auto_window(store, acts)
-        edges = co_action_edges(store, acts, seconds, min_repeat)
+        try:
+            edges = co_action_edges(
+                store, acts, seconds, min_repeat, lead_share=lead_share, lead_min=lead_min
+            )
+        except ValueError as exc:
+            raise UserError(f"--lead-share/--lead-min: {exc}") from exc
         if null_model not in ("day", "rhythm"):
             raise UserError("--null-model is day or rhythm")
         scored = score_edges(store, acts, edges, seconds, runs=null_runs, model=null_model)
