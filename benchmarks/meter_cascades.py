@@ -43,7 +43,7 @@ DEVELOPMENT = [
     LABELS / f"meter_attribution{s}.csv"
     for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh", "_eighth")
 ] + [
-    LABELS / f"pa_attribution{s}.csv" for s in ("", "_second", "_third", "_fourth", "_fifth", "_sixth")
+    LABELS / f"pa_attribution{s}.csv" for s in ("", "_second", "_third", "_fourth", "_fifth", "_sixth", "_seventh")
 ]  # PA wire copy
 # every labelled sample has been read: the blind figures are the record of each round,
 # scored once with the rules of its commit
