@@ -1,0 +1,127 @@
+"""Sentence-level data for a learned attribution scorer, from the METER hand labels.
+
+Every labelled METER text (benchmarks/labels, the scored file of each sample) is split into
+sentences as the pipeline stores them; a sentence is positive when it overlaps a labelled
+credit span. Each row keeps the sentences before it (whose account a paragraph is) and the
+story it belongs to, so cross-validation can hold whole stories out: texts of one story
+share phrasings, and a model scored on a story it was trained on would be flattered.
+
+Also records what the rules (find_credits, as meter_cascades.py runs them) say of each
+sentence and each text, so the learned scorer and the rules can be compared on the same rows.
+
+    python benchmarks/attribution_data.py [--data DIR] [--out FILE.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DATA, ingest_meter, meter_story
+from echoscope.detect.claims.sentences import split_sentences
+from echoscope.store import Store
+from echoscope.trace.attribution import find_credits
+from meter_cascades import AGENCY, DEVELOPMENT
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def labelled_rows() -> list[dict]:
+    """Every scored label row, once per text (the `_b` second opinions are not read)."""
+    rows: dict[str, dict] = {}
+    for path in DEVELOPMENT:
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                rows.setdefault(row["path"], {**row, "sample": path.name})
+    return list(rows.values())
+
+
+def spans_of(text: str, span_field: str) -> list[tuple[int, int]]:
+    """Every occurrence of every labelled span in the text."""
+    found = []
+    for words in (s.strip() for s in span_field.split(" | ")):
+        if not words:
+            continue
+        start = text.find(words)
+        while start >= 0:
+            found.append((start, start + len(words)))
+            start = text.find(words, start + 1)
+    return found
+
+
+def build(data: Path) -> tuple[list[dict], dict]:
+    rows = labelled_rows()
+    london = ZoneInfo("Europe/London")
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
+        ingest_meter(store, data, tz=london, paper_date_offset_days=1)
+        texts = dict(store.con.execute("SELECT id, text FROM documents").fetchall())
+    out, stats = [], {"texts": 0, "positive_texts": 0, "spans_not_found": 0, "sentences": 0}
+    for row in rows:
+        text = texts.get(row["path"])
+        if text is None:
+            continue
+        positive = "yes" in (row["credits_agency"].strip().lower(), row["credits_other"].strip().lower())
+        spans = spans_of(text, row["span"]) if positive else []
+        if positive and not spans:
+            stats["spans_not_found"] += 1
+        if row["path"].startswith("PA/"):
+            parent, own = None, AGENCY
+        else:
+            parent, own = AGENCY, Path(row["path"]).stem.rsplit("_", 1)[-1]
+        credits = [
+            c
+            for c in find_credits(text, parent_source=parent, own_source=own)
+            if c.kind != "quote" and c.begin is not None
+        ]
+        sentences = split_sentences(text)
+        stats["texts"] += 1
+        stats["positive_texts"] += positive
+        for i, s in enumerate(sentences):
+            label = any(b < s.end and s.start < e for b, e in spans)
+            rule = [c.kind for c in credits if c.begin < s.end and s.start < c.end]
+            # the paragraph break before it, if any: a new paragraph may change the teller
+            gap = text[sentences[i - 1].end : s.start] if i else ""
+            out.append(
+                {
+                    "path": row["path"],
+                    "story": meter_story(row["path"]),
+                    "sample": row["sample"],
+                    "wire": row["path"].startswith("PA/"),
+                    "index": i,
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "before": [sentences[j].text for j in range(max(0, i - 2), i)],
+                    "new_paragraph": "\n" in gap,
+                    "label": label,
+                    "text_label": positive,
+                    "rule": rule,
+                    "text_rule": bool(credits),
+                }
+            )
+            stats["sentences"] += 1
+    stats["positive_sentences"] = sum(r["label"] for r in out)
+    return out, stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DATA / "meter-courts")
+    parser.add_argument("--out", type=Path, default=CACHE / "attribution_sentences.jsonl")
+    args = parser.parse_args()
+    rows, stats = build(args.data)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(json.dumps(stats))
+
+
+if __name__ == "__main__":
+    main()
