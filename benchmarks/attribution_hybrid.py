@@ -21,7 +21,213 @@ ALONE. Other thresholds are printed as a grid, marked as chosen after the fact.
 
 from __future__ import annotations
 
+import argparse
+import csv
+import gzip
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DATA, ROOT, write_result
+from attribution_data import build
+from echoscope.detect.claims.sentences import Sentence
+from echoscope.trace.credit_model import VETOED_KINDS, review
+from meter_cascades import AGENCY, LABELS
+
 # fixed before the first model output (see the module docstring)
 VETO = 0.2
 ADD = 0.9
 ALONE = 0.5
+ALL_KINDS = frozenset({"phrase", "agency", "byline", "names-source", "link", "link-domain"})
+SCORES = Path(__file__).resolve().parent / "results" / "attribution_round_scores.jsonl.gz"
+
+def blind_rounds() -> dict[int, tuple[str, str]]:
+    """Round -> (rules commit, blind sample), from labels/blind_rounds.csv, rounds 8 on
+    (the PA wire samples, scored with the present scorer and the byline fix)."""
+    with open(LABELS / "blind_rounds.csv", encoding="utf-8") as fh:
+        return {
+            int(r["round"]): (r["commit"], r["blind_sample"])
+            for r in csv.DictReader(fh)
+            if r["round"].isdigit() and int(r["round"]) >= 8
+        }
+
+
+def rules_at(commit: str, folder: Path):
+    """find_credits as it stood at ``commit``, loaded from git into ``folder``."""
+    blob = subprocess.run(
+        ["git", "archive", commit, "src/echoscope/trace"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    target = folder / commit
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(target, filter="data")
+    path = target / "src/echoscope/trace/attribution.py"
+    spec = importlib.util.spec_from_file_location(f"attribution_{commit}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.find_credits
+
+
+def rule_credits(find_credits, path: str, text: str) -> list:
+    """The rules' credits, run as meter_cascades.py runs them."""
+    if path.startswith("PA/"):
+        parent, own = None, AGENCY
+    else:
+        parent, own = AGENCY, Path(path).stem.rsplit("_", 1)[-1]
+    return [
+        c
+        for c in find_credits(text, parent_source=parent, own_source=own)
+        if c.kind != "quote" and c.begin is not None
+    ]
+
+
+def read_scores(path: Path) -> dict[int, dict[tuple[str, int], float]]:
+    """Round -> (text, sentence index) -> the scorer's probability."""
+    scores: dict[int, dict[tuple[str, int], float]] = defaultdict(dict)
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for r in map(json.loads, fh):
+            scores[r["round"]][(r["path"], r["index"])] = r["p"]
+    return scores
+
+
+def decide(credits: list, scored: list, veto: float, add: float, kinds=VETOED_KINDS) -> bool:
+    """What the pipeline does (trace.credit_model.review): a phrase credit stands in a
+    sentence the model does not reject; a sentence the model is sure of is a credit.
+    (As first fixed, every kind of rule credit could be vetoed: ``kinds=ALL_KINDS``.)"""
+    return bool(review(credits, scored, veto=veto, add=add, vetoed_kinds=kinds))
+
+
+def prf(pairs: list[tuple[bool, bool]]) -> dict:
+    tp = sum(lab and det for lab, det in pairs)
+    fp = sum(det and not lab for lab, det in pairs)
+    fn = sum(lab and not det for lab, det in pairs)
+    tn = len(pairs) - tp - fp - fn
+    return {
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DATA / "meter-courts")
+    parser.add_argument(
+        "--scores",
+        type=Path,
+        default=SCORES,
+        help="each round's sentence scores from attribution_train.py --rounds (round, path, "
+        "index, p as JSON Lines, gzip)",
+    )
+    args = parser.parse_args()
+    rows, _ = build(args.data)
+    by_text: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_text[row["path"]].append(row)
+    texts = _texts(args.data)
+    grid_veto = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+    grid_add = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01)
+    per_round, pooled = [], defaultdict(list)
+    grid = defaultdict(list)
+    all_scores = read_scores(args.scores)
+    with tempfile.TemporaryDirectory() as tmp:
+        for rnd, (commit, sample) in sorted(blind_rounds().items()):
+            find_credits = rules_at(commit, Path(tmp))
+            preds = all_scores[rnd]
+            paths = sorted({r["path"] for r in rows if r["sample"] == sample})
+            outcome = defaultdict(list)
+            errors = []
+            for path in paths:
+                sentences = by_text[path]
+                credits = rule_credits(find_credits, path, texts[path])
+                spans = [(c.begin, c.end) for c in credits]
+                for s in sentences:
+                    s["rule_here"] = any(b < s["end"] and s["start"] < e for b, e in spans)
+                probs = [preds[(path, s["index"])] for s in sentences]
+                scored = [
+                    (Sentence(s["start"], s["end"], s["text"]), p)
+                    for s, p in zip(sentences, probs, strict=True)
+                ]
+                label = sentences[0]["text_label"]
+                rules = bool(credits)
+                hybrid = decide(credits, scored, VETO, ADD)
+                outcome["hybrid_as_first_fixed"].append(
+                    (label, decide(credits, scored, VETO, ADD, ALL_KINDS))
+                )
+                alone = max(probs) >= ALONE
+                outcome["rules"].append((label, rules))
+                outcome["hybrid"].append((label, hybrid))
+                outcome["model"].append((label, alone))
+                for v in grid_veto:
+                    for a in grid_add:
+                        grid[(v, a)].append((label, decide(credits, scored, v, a)))
+                if hybrid != label or rules != label:
+                    best = max(range(len(sentences)), key=probs.__getitem__)
+                    errors.append(
+                        {
+                            "path": path,
+                            "label": label,
+                            "rules": rules,
+                            "hybrid": hybrid,
+                            "top_sentence": sentences[best]["text"][:300],
+                            "top_p": probs[best],
+                            "rule_sentences": [
+                                (s["text"][:200], p)
+                                for s, p in zip(sentences, probs, strict=True)
+                                if s["rule_here"]
+                            ],
+                        }
+                    )
+            result = {"round": rnd, "rules_commit": commit, "sample": sample, "texts": len(paths)}
+            for name, pairs in outcome.items():
+                result[name] = prf(pairs)
+                pooled[name] += pairs
+            result["disagreements"] = errors
+            per_round.append(result)
+            print(
+                f"round {rnd} ({sample}, {len(paths)} texts): "
+                + "  ".join(
+                    f"{n} P {result[n]['precision']} R {result[n]['recall']}"
+                    for n in ("rules", "model", "hybrid")
+                )
+            )
+    figures = {
+        "what": "blind replay: rules of round r's commit and a scorer trained only on samples "
+        "read before round r, both scored on round r's sample (rounds 8-13, PA wire copy)",
+        "veto": VETO,
+        "add": ADD,
+        "alone": ALONE,
+        "pooled": {name: prf(pairs) for name, pairs in pooled.items()},
+        "grid_after_the_fact": [
+            {"veto": v, "add": a, **prf(pairs)} for (v, a), pairs in sorted(grid.items())
+        ],
+        "rounds": per_round,
+    }
+    for name in ("rules", "model", "hybrid", "hybrid_as_first_fixed"):
+        print(f"pooled {name}: {figures['pooled'][name]}")
+    write_result("attribution_hybrid", figures)
+
+
+def _texts(data: Path) -> dict[str, str]:
+    from zoneinfo import ZoneInfo
+
+    from _common import ingest_meter
+    from echoscope.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
+        ingest_meter(store, data, tz=ZoneInfo("Europe/London"), paper_date_offset_days=1)
+        return dict(store.con.execute("SELECT id, text FROM documents").fetchall())
+
+
+if __name__ == "__main__":
+    main()

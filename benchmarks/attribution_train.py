@@ -85,18 +85,15 @@ def batches(tok, rows: list[dict], size: int, device: str, shuffle: bool, seed: 
     for i in range(0, len(order), size):
         idx = order[i : i + size]
         firsts, seconds = zip(*(pair(rows[j]) for j in idx), strict=True)
+        # longest_first: the sentence before gives way first, the sentence only if alone too long
         enc = tok(
             list(firsts),
             list(seconds),
-            truncation="only_first",
+            truncation="longest_first",
             max_length=MAX_TOKENS,
             padding=True,
             return_tensors="pt",
         )
-        # a sentence longer than the budget on its own: cut it too
-        if enc["input_ids"].shape[1] > MAX_TOKENS:
-            enc = tok(list(firsts), list(seconds), truncation=True, max_length=MAX_TOKENS,
-                      padding=True, return_tensors="pt")
         yield idx, {k: v.to(device) for k, v in enc.items()}
 
 
@@ -122,7 +119,7 @@ def train(args, rows: list[dict], seed: int):
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             n += len(idx)
         print(f"  epoch {epoch + 1}: loss {total / max(1, n):.4f}", flush=True)
     return tok, model

@@ -389,6 +389,14 @@ def analyze(
     min_words: Annotated[
         int, typer.Option("--min-words", help="Shortest sentence treated as a claim, in words.")
     ] = 5,
+    credit_model: Annotated[
+        bool,
+        typer.Option(
+            "--credit-model/--no-credit-model",
+            help="Check the attribution rules with the learned sentence scorer (reads every "
+            "sentence of each copy once; --no-credit-model is faster on a large corpus).",
+        ),
+    ] = True,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -445,7 +453,10 @@ def analyze(
 
             if aliases is not None and not aliases.is_file():
                 raise UserError(f"no aliases file at {aliases}")
-            result["cascade"] = run_cascades(store, load_aliases(aliases)).as_dict()
+            with _stage_progress("cascade", show) as progress:
+                result["cascade"] = run_cascades(
+                    store, load_aliases(aliases), credit_model=credit_model, progress=progress
+                ).as_dict()
     if as_json:
         print(json.dumps(result, default=str))
     elif not quiet and "reuse" in result:

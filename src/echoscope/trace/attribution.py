@@ -34,7 +34,7 @@ QUOTES_CLOSE = "\"”»’'“"
 
 @dataclass(frozen=True)
 class Credit:
-    kind: str  # link | link-domain | names-source | agency | phrase | byline | quote
+    kind: str  # link | link-domain | names-source | agency | phrase | byline | quote | learned
     begin: int | None  # span in the document's text (None for a link)
     end: int | None
     text: str  # the exact span, or the URL
@@ -481,6 +481,20 @@ def _mentions(window: str, names: Iterable[tuple[str, bool]]) -> bool:
     return False
 
 
+def names_source(
+    text: str,
+    source: str | None,
+    aliases: Iterable[str] = (),
+    extra_agencies: tuple[str, ...] = (),
+) -> bool:
+    """``text`` names ``source`` (or an alias, or its agency's names if it is an agency)."""
+    names = _names(source, aliases)
+    agency = agency_of(source, extra_agencies)
+    if agency:
+        names += _names(agency, load_agencies(extra_agencies)[agency])
+    return bool(names) and _mentions(text, names)
+
+
 def find_credits(
     text: str,
     links: Iterable[str] = (),
@@ -798,8 +812,9 @@ def best_credit(credits: list[Credit]) -> Credit | None:
         "agency": 2,
         "byline": 3,
         "phrase": 4,
-        "link-domain": 5,
-        "quote": 6,
+        "learned": 5,
+        "link-domain": 6,
+        "quote": 7,
     }
     to_parent = sorted((c for c in credits if c.names_parent), key=lambda c: order.get(c.kind, 9))
     if to_parent:

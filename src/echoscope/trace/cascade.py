@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from echoscope.store import Store
-from echoscope.trace.attribution import agency_of, best_credit, find_credits, is_attributed
+from echoscope.trace.attribution import (
+    agency_of,
+    best_credit,
+    find_credits,
+    is_attributed,
+    names_source,
+)
 from echoscope.trace.time import latest_series
 
 NEAR_TIE = 0.05  # scores within this of the best count as a tie
@@ -44,6 +50,10 @@ class CascadeSummary:
     relations: dict[str, int] = field(default_factory=dict)
     # the same counts for claim clusters (claim_cascade_edges), when the claims stage ran
     claims: dict[str, Any] = field(default_factory=dict)
+    # the learned second opinion on credits (trace.credit_model): which, or why it is off
+    credit_model: str = "off"
+    credits_vetoed: int = 0  # rule phrase credits it rejected
+    credits_learned: int = 0  # credits it found that no rule did
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,9 +76,19 @@ _EDGE_COLUMNS = [
 CLAIM_CANDIDATES = 10  # earliest documents per sentence considered as a claim's parent
 
 
-def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None) -> CascadeSummary:
+def run_cascades(
+    store: Store,
+    aliases: dict[str, tuple[str, ...]] | None = None,
+    *,
+    credit_model: bool = True,
+    progress=None,
+) -> CascadeSummary:
     """Rebuild every propagation tree: one per reuse cluster (cascade_edges) and one per
-    claim cluster (claim_cascade_edges)."""
+    claim cluster (claim_cascade_edges).
+
+    ``credit_model``: the rules' credits get the learned scorer's second opinion
+    (``trace.credit_model``), which reads every sentence of each child once; off, the
+    rules alone decide (faster on a large corpus)."""
     started = time.perf_counter()
     con = store.con
     summary = CascadeSummary()
@@ -97,6 +117,15 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
     # one plain dict per document: the parent search reads a few fields of a document many
     # times, and a DataFrame row lookup costs a hundred times a dict's
     docs = docs.to_dict("index")
+    reviewer = None
+    if credit_model and docs:
+        from echoscope.trace.credit_model import Reviewer, ScorerError
+
+        try:
+            reviewer = Reviewer(len(docs), progress)
+            summary.credit_model = str(reviewer.scorer.meta.get("model", "on"))
+        except ScorerError as exc:
+            summary.credit_model = f"off: {exc}"
     if not members.empty:
         links = con.execute(
             "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
@@ -114,7 +143,9 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
         spans = _spans(passages)
 
         def reuse_credits(child: int, parent: int, _row) -> list:
-            return _credits(child, parent, docs, spans.get((child, parent), []), aliases)
+            return _credits(
+                child, parent, docs, spans.get((child, parent), []), aliases, reviewer
+            )
 
         rows = _trees(members, both, docs, reuse_credits, summary)
         _insert_edges(con, "cascade_edges", rows)
@@ -124,7 +155,12 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
 
         def claim_credits(child: int, parent: int, row) -> list:
             return _credits(
-                child, parent, docs, [(int(row.child_begin), int(row.child_end))], aliases
+                child,
+                parent,
+                docs,
+                [(int(row.child_begin), int(row.child_end))],
+                aliases,
+                reviewer,
             )
 
         rows = _trees(claim_members, cands, docs, claim_credits, counts)
@@ -132,6 +168,9 @@ def run_cascades(store: Store, aliases: dict[str, tuple[str, ...]] | None = None
         summary.claims = {
             k: v for k, v in counts.as_dict().items() if k not in ("claims", "seconds")
         }
+    if reviewer is not None:
+        summary.credits_vetoed = len(reviewer.vetoed)
+        summary.credits_learned = len(reviewer.learned)
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 
@@ -442,14 +481,17 @@ def _credits(
     docs: dict[int, dict],
     spans: list[tuple[int, int]],
     aliases: dict[str, tuple[str, ...]],
+    reviewer=None,
 ):
     """Credits in the child to the parent; ``spans`` are the child's copied passages (or
-    its sentence stating the claim), a credit when quoted."""
+    its sentence stating the claim), a credit when quoted. With a ``reviewer``, the learned
+    scorer's second opinion is applied (``trace.credit_model``)."""
     crow, prow = docs[child], docs[parent]
     links = crow["links"] if isinstance(crow["links"], list | np.ndarray) else []
     source = prow["source"] if isinstance(prow["source"], str) else None
-    return find_credits(
-        crow["text"] if isinstance(crow["text"], str) else "",
+    text = crow["text"] if isinstance(crow["text"], str) else ""
+    credits = find_credits(
+        text,
         [str(x) for x in links],
         parent_source=source,
         parent_url=prow["url"] if isinstance(prow["url"], str) else None,
@@ -457,6 +499,12 @@ def _credits(
         quoted_spans=spans,
         own_source=crow["source"] if isinstance(crow["source"], str) else None,
         own_aliases=aliases.get(crow["source"], ()) if isinstance(crow["source"], str) else (),
+    )
+    if reviewer is None or not text:
+        return credits
+    parent_aliases = aliases.get(source or "", ())
+    return reviewer.review(
+        child, text, credits, lambda span: names_source(span, source, parent_aliases)
     )
 
 
