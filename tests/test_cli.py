@@ -139,8 +139,15 @@ def test_analyze_and_reuse_commands(tmp_path):
     result = json.loads(run("demo", "--dir", str(demo_dir), "--json").stdout)
     db = result["db"]
     # Nothing new since the demo ran the stage: analyze is incremental.
-    again = json.loads(run("analyze", "--db", db, "--json").stdout)["reuse"]
+    out = json.loads(run("analyze", "--db", db, "--json").stdout)
+    again = out["reuse"]
     assert again["new_documents"] == 0 and again["links_total"] == result["reuse"]["links_total"]
+    # credits get the learned scorer's second opinion unless told otherwise
+    assert out["cascade"]["credit_model"] == "echoscope-attribution-scorer-v1"
+    rules_only = json.loads(
+        run("analyze", "--db", db, "--stage", "cascade", "--no-credit-model", "--json").stdout
+    )["cascade"]
+    assert rules_only["credit_model"] == "off" and rules_only["edges"] == out["cascade"]["edges"]
     res = runner.invoke(app, ["analyze", "--db", db, "--shingle", "4"])
     assert res.exit_code == 2 and "--rebuild" in res.output
     res = run(

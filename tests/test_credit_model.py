@@ -1,0 +1,165 @@
+"""The learned second opinion on credits: it reads whose account a sentence is."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from echoscope.detect.claims.sentences import Sentence
+from echoscope.trace.attribution import Credit, find_credits
+from echoscope.trace.credit_model import (
+    ADD,
+    VETO,
+    CreditScorer,
+    ScorerError,
+    default_scorer,
+    review,
+    scorer_path,
+)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return default_scorer()
+
+
+def _credits(text):
+    return [
+        c for c in find_credits(text, parent_source="PA", own_source="sun") if c.kind != "quote"
+    ]
+
+
+def test_scorer_tells_a_source_from_the_proceedings(scorer):
+    pairs = [
+        ("A man was jailed yesterday.", "A police spokesman said last night that inquiries were continuing."),
+        ("", "Scotland Yard said in a statement that the officer had been suspended."),
+        ("", "Mr Smith told the jury he had never met the victim."),
+        ("", "He was jailed for six years at Leeds Crown Court."),
+    ]
+    p = scorer.score_pairs(pairs)
+    assert p[0] >= ADD and p[1] >= ADD
+    assert p[2] < VETO and p[3] < VETO
+
+
+def test_the_sentence_before_changes_whose_account_it_is(scorer):
+    sentence = "According to doctors, the child was struck at least three times."
+    alone, in_case = scorer.score_pairs(
+        [
+            ("", "According to a report by the Audit Commission, waiting lists have doubled."),
+            (
+                "Opening the case, Mr David Jones, prosecuting, told the court the child "
+                "had been left alone.",
+                sentence,
+            ),
+        ]
+    )
+    assert alone >= VETO  # a named body's report stands
+    assert in_case < VETO  # the prosecution's account, told on by the paper
+
+
+def test_rule_false_alarm_inside_the_case_is_vetoed(scorer):
+    text = (
+        "Two men were jailed for fraud at Southwark Crown Court today.\n\n"
+        "The judge said the scheme had been run according to the conspirators' own plan, "
+        "which involved forging documents."
+    )
+    credits = _credits(text)
+    assert [c.text for c in credits] == ["according to"]  # the rules alone take it
+    assert review(credits, scorer.score(text)) == []
+
+
+def test_rule_credit_the_scorer_agrees_with_stands(scorer):
+    text = "A man was jailed yesterday.\n\nA police spokesman said last night that inquiries were continuing."
+    credits = _credits(text)
+    assert credits and review(credits, scorer.score(text)) == credits
+
+
+def test_a_credit_no_rule_knows_is_found(scorer):
+    text = (
+        "A man who sold fake designer watches at car boot sales was jailed for two years "
+        "yesterday.\n\nTrading standards investigators believe the gang made more than two "
+        "million pounds from the scheme over five years."
+    )
+    assert _credits(text) == []
+    found = review([], scorer.score(text))
+    assert [c.kind for c in found] == ["learned"]
+    assert text[found[0].begin : found[0].end].startswith("Trading standards investigators")
+
+
+def test_review_rules_without_the_model():
+    s1 = Sentence(0, 30, "x" * 30)
+    s2 = Sentence(31, 60, "y" * 29)
+    phrase = Credit("phrase", 5, 12, "said by", None, False)
+    agency = Credit("agency", 33, 35, "PA", "PA", True)
+    link = Credit("link", None, None, "https://a.example/x", "https://a.example/x", True)
+    # a phrase credit in a rejected sentence goes; agency credits and links never do
+    kept = review([phrase, agency, link], [(s1, 0.01), (s2, 0.01)])
+    assert kept == [agency, link]
+    # a sure sentence without a credit becomes one, naming the parent if the check says so
+    kept = review([], [(s1, 0.95), (s2, 0.5)], names_parent=lambda span: True)
+    assert [(c.kind, c.begin, c.end, c.names_parent) for c in kept] == [("learned", 0, 30, True)]
+    # a sure sentence that already holds a rule credit is not counted twice
+    assert review([phrase], [(s1, 0.95)]) == [phrase]
+    # thresholds are the caller's to set
+    assert review([phrase], [(s1, 0.1)], veto=0.05) == [phrase]
+
+
+def test_scorer_for_other_base_weights_is_refused(tmp_path):
+    path = tmp_path / "scorer.npz"
+    shutil.copy(scorer_path(), path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(arrays["__meta__"]).decode())
+    meta["base_checksum"] += 1.0
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(ScorerError, match="other base weights"):
+        CreditScorer(path)
+    with pytest.raises(ScorerError, match="missing"):
+        CreditScorer(tmp_path / "nothing.npz")
+
+
+WIRE = (
+    "A man who sold fake designer watches at car boot sales across Yorkshire was jailed for "
+    "two years at Leeds Crown Court yesterday after a jury found him guilty of twelve counts "
+    "of selling counterfeit goods and one count of money laundering."
+)
+
+
+def test_cascade_records_the_scorer_and_its_credits(store, tmp_path):
+    from echoscope.detect.reuse.stage import run_reuse
+    from echoscope.ingest.pipeline import ingest
+    from echoscope.trace.cascade import run_cascades
+
+    records = [
+        {"id": "wire", "series": "PA", "date": "2025-03-01T08:00:00Z", "text": WIRE},
+        {
+            "id": "paper",
+            "series": "ledger",
+            "date": "2025-03-02T06:00:00Z",
+            "text": WIRE + "\n\nTrading standards investigators believe the gang made more "
+            "than two million pounds from the scheme over five years.",
+        },
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    ingest(store, [str(path)])
+    run_reuse(store)
+
+    def credit_kinds():
+        evidence = store.con.execute(
+            "SELECT e.evidence FROM cascade_edges e JOIN documents c ON c.seq = e.child_seq "
+            "WHERE c.id = 'paper'"
+        ).fetchone()[0]
+        return [c["kind"] for c in json.loads(evidence)["credits"]]
+
+    off = run_cascades(store, credit_model=False)
+    assert off.credit_model == "off" and off.edges == 1 and credit_kinds() == []
+    steps = []
+    on = run_cascades(store, progress=lambda step, done, total: steps.append((step, done)))
+    assert on.credit_model == "echoscope-attribution-scorer-v1"
+    assert on.credits_learned == 1 and credit_kinds() == ["learned"]
+    assert steps and steps[-1][0] == "credit model"
+    # it credits the investigators, not the parent: the copy is still unattributed
+    assert on.unattributed == 1
