@@ -15,8 +15,15 @@ The combination is fixed here, before any model output was seen (committed with 
 trainer): a text credits a source when a rule credit lies in a sentence the model scores
 at least VETO, or when any sentence scores at least ADD. The model alone is scored at
 ALONE. Other thresholds are printed as a grid, marked as chosen after the fact.
+``hybrid`` is what the pipeline does (trace.credit_model.review: only phrase credits can
+be vetoed, never agency credits, bylines or links, a choice made after the first replay);
+``hybrid_as_first_fixed`` lets the veto reach every kind, as first committed.
 
-    python benchmarks/attribution_hybrid.py --preds DIR [--data DIR]
+The scores of each round's scorer come from ``attribution_train.py --rounds`` (run on a
+GPU: about 70 s a round there, hours on 2 CPU cores) and are kept in
+``results/attribution_round_scores.jsonl.gz``, so this replay runs anywhere in a minute.
+
+    python benchmarks/attribution_hybrid.py [--scores FILE] [--data DIR]
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, ROOT, write_result
 from attribution_data import build
 from echoscope.detect.claims.sentences import Sentence
+from echoscope.trace.attribution import names_source
 from echoscope.trace.credit_model import VETOED_KINDS, review
 from meter_cascades import AGENCY, LABELS
 
@@ -75,12 +83,15 @@ def rules_at(commit: str, folder: Path):
     return module.find_credits
 
 
+def own_source(path: str) -> str:
+    """The text's own outlet, as meter_cascades.py reads it."""
+    return AGENCY if path.startswith("PA/") else Path(path).stem.rsplit("_", 1)[-1]
+
+
 def rule_credits(find_credits, path: str, text: str) -> list:
     """The rules' credits, run as meter_cascades.py runs them."""
-    if path.startswith("PA/"):
-        parent, own = None, AGENCY
-    else:
-        parent, own = AGENCY, Path(path).stem.rsplit("_", 1)[-1]
+    own = own_source(path)
+    parent = None if path.startswith("PA/") else AGENCY
     return [
         c
         for c in find_credits(text, parent_source=parent, own_source=own)
@@ -97,11 +108,17 @@ def read_scores(path: Path) -> dict[int, dict[tuple[str, int], float]]:
     return scores
 
 
-def decide(credits: list, scored: list, veto: float, add: float, kinds=VETOED_KINDS) -> bool:
+def decide(
+    credits: list, scored: list, veto: float, add: float, kinds=VETOED_KINDS, own=None
+) -> bool:
     """What the pipeline does (trace.credit_model.review): a phrase credit stands in a
-    sentence the model does not reject; a sentence the model is sure of is a credit.
-    (As first fixed, every kind of rule credit could be vetoed: ``kinds=ALL_KINDS``.)"""
-    return bool(review(credits, scored, veto=veto, add=add, vetoed_kinds=kinds))
+    sentence the model does not reject; a sentence the model is sure of is a credit unless
+    it names the text's own outlet. (As first fixed, every kind of rule credit could be
+    vetoed and self-reference was not checked: ``kinds=ALL_KINDS``, ``own=None``.)"""
+    names_self = (lambda span: names_source(span, own)) if own else None
+    return bool(
+        review(credits, scored, veto=veto, add=add, vetoed_kinds=kinds, names_self=names_self)
+    )
 
 
 def prf(pairs: list[tuple[bool, bool]]) -> dict:
@@ -160,7 +177,8 @@ def main() -> None:
                 ]
                 label = sentences[0]["text_label"]
                 rules = bool(credits)
-                hybrid = decide(credits, scored, VETO, ADD)
+                own = own_source(path)
+                hybrid = decide(credits, scored, VETO, ADD, own=own)
                 outcome["hybrid_as_first_fixed"].append(
                     (label, decide(credits, scored, VETO, ADD, ALL_KINDS))
                 )
@@ -170,7 +188,7 @@ def main() -> None:
                 outcome["model"].append((label, alone))
                 for v in grid_veto:
                     for a in grid_add:
-                        grid[(v, a)].append((label, decide(credits, scored, v, a)))
+                        grid[(v, a)].append((label, decide(credits, scored, v, a, own=own)))
                 if hybrid != label or rules != label:
                     best = max(range(len(sentences)), key=probs.__getitem__)
                     errors.append(

@@ -9,20 +9,22 @@ chosen by time bounds and alignment alone; story folders are used only to score.
 Also reports how many of those articles credit the agency, by the attribution detector,
 and scores that detector against hand labels (benchmarks/labels/README.md says how the
 articles were drawn and labelled): precision and recall overall and per class (agency,
-other source), on the samples the rules were written from (pooled and each, with every
-disagreement), and the headline on a blind sample: one labelled after the rules last
-changed (--blind-labels), or, as every sample in benchmarks/labels has been read, the
-last round's blind score as recorded in benchmarks/labels/blind_rounds.csv with the
-commit that repeats it.
+other source), on the samples the rules were written from and the credit scorer trained
+on (pooled and each, with every disagreement; the rules alone too), and the headline on
+text the detector had not seen: a sample labelled after the rules last changed
+(--blind-labels), or, as every sample in benchmarks/labels has been read, the replay of
+blind rounds 8-13 with the rules and scorer of their day (attribution_hybrid.py), beside
+the last round's record of the rules alone (benchmarks/labels/blind_rounds.csv).
 
     python benchmarks/meter_cascades.py [--data DIR] [--edges-out FILE]
-        [--labels CSV ...] [--blind-labels CSV]
+        [--labels CSV ...] [--blind-labels CSV] [--no-credit-model]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import tempfile
 import time
@@ -33,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, ROOT, ingest_meter, meter_story, write_result
 from echoscope.detect.reuse.stage import ReuseParams, run_reuse
 from echoscope.store import Store
-from echoscope.trace.attribution import Credit, find_credits
+from echoscope.trace.attribution import Credit, find_credits, names_source
 from echoscope.trace.cascade import MIN_COVERAGE, MIN_MATCHED, run_cascades
+from echoscope.trace.credit_model import default_scorer, review
 
 LABELS = Path(__file__).resolve().parent / "labels"
 # the order of work is in benchmarks/labels/README.md: each sample was labelled blind, scored
@@ -89,6 +92,21 @@ def _prf(pairs: list[tuple[bool, bool]]) -> dict:
     }
 
 
+def _replay() -> dict | None:
+    """The pooled blind replay of rules and scorer (benchmarks/attribution_hybrid.py)."""
+    path = ROOT / "benchmarks" / "results" / "attribution_hybrid.json"
+    if not path.exists():
+        return None
+    result = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        **result["pooled"]["hybrid"],
+        "texts": sum(r["texts"] for r in result["rounds"]),
+        "rules_alone": result["pooled"]["rules"],
+        "from": "benchmarks/results/attribution_hybrid.json",
+        "commit": result.get("commit"),
+    }
+
+
 def _blind_rounds() -> list[dict]:
     """Each round's blind score, as recorded when it was computed (the README says how
     to repeat one: check out the round's commit's src/echoscope/trace)."""
@@ -103,13 +121,14 @@ def _blind_rounds() -> list[dict]:
     ]
 
 
-def score_attribution(labels_path: Path, texts: dict[str, str]) -> dict:
+def score_attribution(labels_path: Path, texts: dict[str, str], scorer=None) -> dict:
     """The attribution detector against hand labels, article by article.
 
     Positive label: the article credits the agency or another source of the story.
     Positive detection: find_credits reports any credit, run as the pipeline would with the
     agency as parent, but with no links or quoted spans (the labels are about naming a
-    source; quoting alone is not one).
+    source; quoting alone is not one); with ``scorer``, after the learned second opinion
+    (trace.credit_model.review), as the cascade stage runs by default.
     """
     with open(labels_path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -129,6 +148,13 @@ def score_attribution(labels_path: Path, texts: dict[str, str]) -> dict:
         credits = [
             c for c in find_credits(text, parent_source=parent, own_source=own) if c.kind != "quote"
         ]
+        if scorer is not None:
+            credits = review(
+                credits,
+                scorer.score(text),
+                names_parent=lambda span, parent=parent: names_source(span, parent),
+                names_self=lambda span, own=own: names_source(span, own),
+            )
         lab_agency = row["credits_agency"].strip().lower() == "yes"
         lab_other = row["credits_other"].strip().lower() == "yes"
         det_agency, det_other = _credits_agency(credits), _credits_other(credits)
@@ -177,16 +203,22 @@ def score_attribution(labels_path: Path, texts: dict[str, str]) -> dict:
     return result
 
 
-def agency_census(texts: dict[str, str]) -> dict:
+def agency_census(texts: dict[str, str], scorer=None) -> dict:
     """Agency credits the detector finds in every newspaper article. No article in METER
     credits a news agency (benchmarks/labels/README.md: a search of all of them for agency
     names found only "PA" for a personal assistant), so each one found is a false positive:
     the random samples hold no agency credit to measure recall on."""
-    found = {
-        doc_id: [c.text for c in credits if c.kind == "agency" or c.names_parent]
-        for doc_id, text in texts.items()
-        if _credits_agency(credits := find_credits(text or "", parent_source=AGENCY))
-    }
+    found = {}
+    for doc_id, text in texts.items():
+        credits = find_credits(text or "", parent_source=AGENCY)
+        if scorer is not None:
+            credits = review(
+                credits,
+                scorer.score(text or ""),
+                names_parent=lambda span: names_source(span, AGENCY),
+            )
+        if _credits_agency(credits):
+            found[doc_id] = [c.text for c in credits if c.kind == "agency" or c.names_parent]
     return {
         "articles": len(texts),
         "detected_agency_credit": len(found),
@@ -219,14 +251,20 @@ def main() -> None:
         "labelled and read) the headline is the last recorded blind round "
         "(benchmarks/labels/blind_rounds.csv)",
     )
+    parser.add_argument(
+        "--no-credit-model",
+        action="store_true",
+        help="the attribution rules alone, without the learned scorer's second opinion",
+    )
     args = parser.parse_args()
     args.labels = args.labels or DEVELOPMENT
+    scorer = None if args.no_credit_model else default_scorer()
     started = time.perf_counter()
     london = ZoneInfo("Europe/London")
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
         ingest_meter(store, args.data, tz=london, paper_date_offset_days=1)
         run_reuse(store, ReuseParams())
-        summary = run_cascades(store)
+        summary = run_cascades(store, credit_model=not args.no_credit_model)
         edges = store.con.execute(
             """
             SELECT c.id AS child, c.source AS child_source, p.id AS parent, p.source AS parent_source,
@@ -287,11 +325,14 @@ def main() -> None:
             w.writerow(["child", "parent", "confidence", "attributed"])
             for r in per_doc[per_doc["parent"].notna()].itertuples():
                 w.writerow([r.child, r.parent, r.confidence, bool(r.attributed)])
-    development = [score_attribution(f, texts) for f in args.labels if f.exists()]
-    blind = score_attribution(args.blind_labels, texts) if args.blind_labels else None
+    development = [score_attribution(f, texts, scorer) for f in args.labels if f.exists()]
+    rules_only = [score_attribution(f, texts) for f in args.labels if f.exists()] if scorer else []
+    blind = score_attribution(args.blind_labels, texts, scorer) if args.blind_labels else None
     rounds = _blind_rounds()
     last = rounds[-1] if rounds else None
+    replay = _replay() if scorer else None
     pooled = {k: sum(d["overall"][k] for d in development) for k in ("tp", "fp", "fn", "tn")}
+    pooled_rules = {k: sum(d["overall"][k] for d in rules_only) for k in ("tp", "fp", "fn", "tn")}
     write_result(
         "meter_cascades",
         {
@@ -323,15 +364,17 @@ def main() -> None:
             else None,
             "credit_kinds": from_pa["credit_kind"].value_counts().to_dict(),
             "cascade": summary.as_dict(),
-            # the headline: a sample the rules never saw (scored now, or the last round's
-            # record, which names the commit to repeat it with)
+            # the headline: text the detector never saw. A sample scored now (--blind-labels);
+            # else the replay of blind rounds 8-13 with rules and scorer as they stood before
+            # each (attribution_hybrid.py); else the last round's record of the rules alone
             "attribution_precision": blind["attribution_precision"]
             if blind
-            else (last and last["precision"]),
+            else (replay["precision"] if replay else last and last["precision"]),
             "attribution_recall": blind["attribution_recall"]
             if blind
-            else (last and last["recall"]),
-            "attribution_blind": blind or {"recorded_round": last},
+            else (replay["recall"] if replay else last and last["recall"]),
+            "attribution_blind": blind or {"replay_rounds_8_13": replay, "recorded_round": last},
+            "credit_model": summary.credit_model,
             "attribution_blind_rounds": rounds,
             # the samples the rules were written from: optimistic, for the disagreements
             "attribution_development": {
@@ -343,7 +386,15 @@ def main() -> None:
                 },
                 "samples": development,
             },
-            "agency_census": agency_census(papers_text),
+            "attribution_development_rules_only": {
+                "articles": sum(pooled_rules.values()),
+                "precision": _ratio(pooled_rules["tp"], pooled_rules["tp"] + pooled_rules["fp"]),
+                "recall": _ratio(pooled_rules["tp"], pooled_rules["tp"] + pooled_rules["fn"]),
+                **pooled_rules,
+            }
+            if rules_only
+            else None,
+            "agency_census": agency_census(papers_text, scorer),
             "seconds": round(time.perf_counter() - started, 1),
         },
     )

@@ -99,6 +99,9 @@ def test_review_rules_without_the_model():
     # a sure sentence without a credit becomes one, naming the parent if the check says so
     kept = review([], [(s1, 0.95), (s2, 0.5)], names_parent=lambda span: True)
     assert [(c.kind, c.begin, c.end, c.names_parent) for c in kept] == [("learned", 0, 30, True)]
+    # ... and not when it only names the document's own outlet ("told the Daily Mail" in the Mail)
+    assert review([], [(s1, 0.95)], names_self=lambda span: True) == []
+    assert review([], [(s1, 0.95)], names_self=lambda span: False)[0].kind == "learned"
     # a sure sentence that already holds a rule credit is not counted twice
     assert review([phrase], [(s1, 0.95)]) == [phrase]
     # thresholds are the caller's to set

@@ -503,6 +503,15 @@ def analyze(
                 f"source, {k['unattributed']:,} do not)",
                 highlight=False,
             )
+        if not c.get("credit_model", "off").startswith("off"):
+            out.print(
+                f"[bold]credit scorer[/]: {c['credits_vetoed']:,} rule credits overruled, "
+                f"{c['credits_learned']:,} credits found that no rule knew "
+                f"({c['credit_model']})",
+                highlight=False,
+            )
+        elif c.get("credit_model", "off").startswith("off:"):
+            out.print(f"[yellow]credit scorer {c['credit_model']}[/]", highlight=False)
 
 
 @app.command()

@@ -124,7 +124,7 @@ def run_cascades(
         try:
             reviewer = Reviewer(len(docs), progress)
             summary.credit_model = str(reviewer.scorer.meta.get("model", "on"))
-        except ScorerError as exc:
+        except (ScorerError, OSError) as exc:  # rules alone rather than no trees
             summary.credit_model = f"off: {exc}"
     if not members.empty:
         links = con.execute(
@@ -503,8 +503,13 @@ def _credits(
     if reviewer is None or not text:
         return credits
     parent_aliases = aliases.get(source or "", ())
+    own = crow["source"] if isinstance(crow["source"], str) else None
     return reviewer.review(
-        child, text, credits, lambda span: names_source(span, source, parent_aliases)
+        child,
+        text,
+        credits,
+        names_parent=lambda span: names_source(span, source, parent_aliases),
+        names_self=lambda span: names_source(span, own, aliases.get(own or "", ())),
     )
 
 
