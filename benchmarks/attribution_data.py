@@ -27,6 +27,7 @@ from _common import DATA, ingest_meter, meter_story
 from echoscope.detect.claims.sentences import split_sentences
 from echoscope.store import Store
 from echoscope.trace.attribution import find_credits
+from echoscope.trace.credit_model import MAX_SENTENCES
 from meter_cascades import AGENCY, DEVELOPMENT
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -55,6 +56,24 @@ def spans_of(text: str, span_field: str) -> list[tuple[int, int]]:
     return found
 
 
+def sentence_rows(text: str) -> list[dict]:
+    """Each sentence as the scorer reads it (the pipeline caps a text at MAX_SENTENCES):
+    its offsets, the two sentences before it, and whether a paragraph break comes between
+    it and the one before (a new paragraph may change whose account it is)."""
+    sentences = split_sentences(text)[:MAX_SENTENCES]
+    return [
+        {
+            "index": i,
+            "start": s.start,
+            "end": s.end,
+            "text": s.text,
+            "before": [sentences[j].text for j in range(max(0, i - 2), i)],
+            "new_paragraph": i > 0 and "\n" in text[sentences[i - 1].end : s.start],
+        }
+        for i, s in enumerate(sentences)
+    ]
+
+
 def build(data: Path) -> tuple[list[dict], dict]:
     rows = labelled_rows()
     london = ZoneInfo("Europe/London")
@@ -66,7 +85,10 @@ def build(data: Path) -> tuple[list[dict], dict]:
         text = texts.get(row["path"])
         if text is None:
             continue
-        positive = "yes" in (row["credits_agency"].strip().lower(), row["credits_other"].strip().lower())
+        positive = "yes" in (
+            row["credits_agency"].strip().lower(),
+            row["credits_other"].strip().lower(),
+        )
         spans = spans_of(text, row["span"]) if positive else []
         if positive and not spans:
             stats["spans_not_found"] += 1
@@ -79,29 +101,19 @@ def build(data: Path) -> tuple[list[dict], dict]:
             for c in find_credits(text, parent_source=parent, own_source=own)
             if c.kind != "quote" and c.begin is not None
         ]
-        sentences = split_sentences(text)
         stats["texts"] += 1
         stats["positive_texts"] += positive
-        for i, s in enumerate(sentences):
-            label = any(b < s.end and s.start < e for b, e in spans)
-            rule = [c.kind for c in credits if c.begin < s.end and s.start < c.end]
-            # the paragraph break before it, if any: a new paragraph may change the teller
-            gap = text[sentences[i - 1].end : s.start] if i else ""
+        for s in sentence_rows(text):
             out.append(
                 {
                     "path": row["path"],
                     "story": meter_story(row["path"]),
                     "sample": row["sample"],
                     "wire": row["path"].startswith("PA/"),
-                    "index": i,
-                    "start": s.start,
-                    "end": s.end,
-                    "text": s.text,
-                    "before": [sentences[j].text for j in range(max(0, i - 2), i)],
-                    "new_paragraph": "\n" in gap,
-                    "label": label,
+                    **s,
+                    "label": any(b < s["end"] and s["start"] < e for b, e in spans),
                     "text_label": positive,
-                    "rule": rule,
+                    "rule": [c.kind for c in credits if c.begin < s["end"] and s["start"] < c.end],
                     "text_rule": bool(credits),
                 }
             )

@@ -47,7 +47,7 @@ from attribution_data import build
 from echoscope.detect.claims.sentences import Sentence
 from echoscope.trace.attribution import names_source
 from echoscope.trace.credit_model import VETOED_KINDS, review
-from meter_cascades import AGENCY, LABELS
+from meter_cascades import AGENCY, LABELS, prf
 
 # fixed before the first model output (see the module docstring)
 VETO = 0.2
@@ -55,6 +55,7 @@ ADD = 0.9
 ALONE = 0.5
 ALL_KINDS = frozenset({"phrase", "agency", "byline", "names-source", "link", "link-domain"})
 SCORES = Path(__file__).resolve().parent / "results" / "attribution_round_scores.jsonl.gz"
+
 
 def blind_rounds() -> dict[int, tuple[str, str]]:
     """Round -> (rules commit, blind sample), from labels/blind_rounds.csv, rounds 8 on
@@ -119,21 +120,6 @@ def decide(
     return bool(
         review(credits, scored, veto=veto, add=add, vetoed_kinds=kinds, names_self=names_self)
     )
-
-
-def prf(pairs: list[tuple[bool, bool]]) -> dict:
-    tp = sum(lab and det for lab, det in pairs)
-    fp = sum(det and not lab for lab, det in pairs)
-    fn = sum(lab and not det for lab, det in pairs)
-    tn = len(pairs) - tp - fp - fn
-    return {
-        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-    }
 
 
 def main() -> None:

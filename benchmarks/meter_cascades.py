@@ -46,7 +46,8 @@ DEVELOPMENT = [
     LABELS / f"meter_attribution{s}.csv"
     for s in ("", "_heldout", "_third", "_fourth", "_fifth", "_sixth", "_seventh", "_eighth")
 ] + [
-    LABELS / f"pa_attribution{s}.csv" for s in ("", "_second", "_third", "_fourth", "_fifth", "_sixth", "_seventh")
+    LABELS / f"pa_attribution{s}.csv"
+    for s in ("", "_second", "_third", "_fourth", "_fifth", "_sixth", "_seventh")
 ]  # PA wire copy
 # every labelled sample has been read: the blind figures are the record of each round,
 # scored once with the rules of its commit
@@ -75,7 +76,7 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def _prf(pairs: list[tuple[bool, bool]]) -> dict:
+def prf(pairs: list[tuple[bool, bool]]) -> dict:
     """Counts and precision/recall for (label, detected) pairs; None where undefined (no
     positive detections, or no positive labels)."""
     tp = sum(lab and det for lab, det in pairs)
@@ -190,12 +191,12 @@ def score_attribution(labels_path: Path, texts: dict[str, str], scorer=None) -> 
         "articles": len(overall),
         "labelled_crediting": sum(lab for lab, _ in overall),
         "labelled_crediting_agency": sum(lab for lab, _ in agency),
-        "attribution_precision": _prf(overall)["precision"],
-        "attribution_recall": _prf(overall)["recall"],
-        "overall": _prf(overall),
+        "attribution_precision": prf(overall)["precision"],
+        "attribution_recall": prf(overall)["recall"],
+        "overall": prf(overall),
         "tp_with_overlapping_span": span_hits,
-        "agency": _prf(agency),
-        "other": _prf(other),
+        "agency": prf(agency),
+        "other": prf(other),
         "disagreements": disagreements,
     }
     if missing:

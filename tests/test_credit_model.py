@@ -10,6 +10,7 @@ from echoscope.detect.claims.sentences import Sentence
 from echoscope.trace.attribution import Credit, find_credits
 from echoscope.trace.credit_model import (
     ADD,
+    MAX_TOKENS,
     VETO,
     CreditScorer,
     ScorerError,
@@ -32,7 +33,10 @@ def _credits(text):
 
 def test_scorer_tells_a_source_from_the_proceedings(scorer):
     pairs = [
-        ("A man was jailed yesterday.", "A police spokesman said last night that inquiries were continuing."),
+        (
+            "A man was jailed yesterday.",
+            "A police spokesman said last night that inquiries were continuing.",
+        ),
         ("", "Scotland Yard said in a statement that the officer had been suspended."),
         ("", "Mr Smith told the jury he had never met the victim."),
         ("", "He was jailed for six years at Leeds Crown Court."),
@@ -166,3 +170,73 @@ def test_cascade_records_the_scorer_and_its_credits(store, tmp_path):
     assert steps and steps[-1][0] == "credit model"
     # it credits the investigators, not the parent: the copy is still unattributed
     assert on.unattributed == 1
+
+
+def test_training_reads_each_sentence_as_the_pipeline_does():
+    """The scorer is trained on rows built by benchmarks/attribution_data.py and read by
+    benchmarks/attribution_train.py; the pipeline builds its pairs in credit_model._pair.
+    They must give the same text, or the shipped scorer reads what it never learned."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from echoscope.detect.claims.sentences import split_sentences
+    from echoscope.trace.credit_model import _pair
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        from attribution_data import sentence_rows
+
+        spec = importlib.util.spec_from_file_location(
+            "attribution_train", bench / "attribution_train.py"
+        )
+        train = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(train)
+    finally:
+        sys.path.remove(str(bench))
+    text = (
+        "LEEDS: A man was jailed yesterday.  He denied it. <\n"
+        'A police spokesman said: "We are pleased."\n\n'
+        "Mr J. Smith, prosecuting, told the jury the U.S. firm had paid £3.5m. It was found.\n"
+        "According to doctors the child was hurt."
+    )
+    rows = sentence_rows(text)
+    sentences = split_sentences(text)
+    assert len(rows) == len(sentences) > 4
+    assert any(r["new_paragraph"] for r in rows) and not all(r["new_paragraph"] for r in rows[1:])
+    for i, row in enumerate(rows):
+        assert train.pair(row) == _pair(text, sentences, i)
+        assert text[row["start"] : row["end"]] == row["text"]
+    assert train.MAX_TOKENS == MAX_TOKENS
+
+
+def test_cascade_keeps_the_rules_when_the_scorer_cannot_load(store, tmp_path, monkeypatch):
+    from echoscope.detect.reuse.stage import run_reuse
+    from echoscope.ingest.pipeline import ingest
+    from echoscope.trace import credit_model
+    from echoscope.trace.cascade import run_cascades
+
+    def broken():
+        raise ScorerError("the attribution scorer is missing: /nowhere")
+
+    monkeypatch.setattr(credit_model, "default_scorer", broken)
+    records = [
+        {"id": "wire", "series": "PA", "date": "2025-03-01T08:00:00Z", "text": WIRE},
+        {
+            "id": "paper",
+            "series": "ledger",
+            "date": "2025-03-02T06:00:00Z",
+            "text": WIRE + "\n\nA police spokesman said inquiries were continuing.",
+        },
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    ingest(store, [str(path)])
+    run_reuse(store)
+    summary = run_cascades(store)
+    assert summary.edges == 1 and summary.credit_model.startswith("off: the attribution scorer")
+    evidence = store.con.execute(
+        "SELECT evidence FROM cascade_edges WHERE parent_seq IS NOT NULL"
+    ).fetchone()[0]
+    assert [c["kind"] for c in json.loads(evidence)["credits"]] == ["phrase"]  # the rules stand

@@ -393,8 +393,8 @@ def analyze(
         bool,
         typer.Option(
             "--credit-model/--no-credit-model",
-            help="Check the attribution rules with the learned sentence scorer (reads every "
-            "sentence of each copy once; --no-credit-model is faster on a large corpus).",
+            help="Check the attribution rules with the learned sentence scorer (reads each "
+            "copy's sentences once, up to 400; --no-credit-model is faster on a large corpus).",
         ),
     ] = True,
     as_json: JsonOpt = False,
@@ -503,7 +503,7 @@ def analyze(
                 f"source, {k['unattributed']:,} do not)",
                 highlight=False,
             )
-        if not c.get("credit_model", "off").startswith("off"):
+        if not c.get("credit_model", "off").startswith(("off", "not needed")):
             out.print(
                 f"[bold]credit scorer[/]: {c['credits_vetoed']:,} rule credits overruled, "
                 f"{c['credits_learned']:,} credits found that no rule knew "

@@ -50,7 +50,8 @@ class CascadeSummary:
     relations: dict[str, int] = field(default_factory=dict)
     # the same counts for claim clusters (claim_cascade_edges), when the claims stage ran
     claims: dict[str, Any] = field(default_factory=dict)
-    # the learned second opinion on credits (trace.credit_model): which, or why it is off
+    # the learned second opinion on credits (trace.credit_model): the model, "not needed"
+    # (no copy to check), "off" (not asked for) or "off: why" (it could not load)
     credit_model: str = "off"
     credits_vetoed: int = 0  # rule phrase credits it rejected
     credits_learned: int = 0  # credits it found that no rule did
@@ -119,13 +120,9 @@ def run_cascades(
     docs = docs.to_dict("index")
     reviewer = None
     if credit_model and docs:
-        from echoscope.trace.credit_model import Reviewer, ScorerError
+        from echoscope.trace.credit_model import Reviewer
 
-        try:
-            reviewer = Reviewer(len(docs), progress)
-            summary.credit_model = str(reviewer.scorer.meta.get("model", "on"))
-        except (ScorerError, OSError) as exc:  # rules alone rather than no trees
-            summary.credit_model = f"off: {exc}"
+        reviewer = Reviewer(len(docs), progress)
     if not members.empty:
         links = con.execute(
             "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
@@ -143,9 +140,7 @@ def run_cascades(
         spans = _spans(passages)
 
         def reuse_credits(child: int, parent: int, _row) -> list:
-            return _credits(
-                child, parent, docs, spans.get((child, parent), []), aliases, reviewer
-            )
+            return _credits(child, parent, docs, spans.get((child, parent), []), aliases, reviewer)
 
         rows = _trees(members, both, docs, reuse_credits, summary)
         _insert_edges(con, "cascade_edges", rows)
@@ -169,6 +164,8 @@ def run_cascades(
             k: v for k, v in counts.as_dict().items() if k not in ("claims", "seconds")
         }
     if reviewer is not None:
+        reviewer.finish()
+        summary.credit_model = reviewer.status
         summary.credits_vetoed = len(reviewer.vetoed)
         summary.credits_learned = len(reviewer.learned)
     summary.seconds = round(time.perf_counter() - started, 2)

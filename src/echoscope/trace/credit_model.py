@@ -24,6 +24,7 @@ the veto was decided after the first replay, which vetoed every kind: 0.93 / 0.8
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -99,14 +100,21 @@ class CreditScorer:
                     params[name].copy_(torch.from_numpy(data[name]))
             self.head_w = torch.from_numpy(data["head.weight"]).reshape(-1)
             self.head_b = float(data["head.bias"].reshape(-1)[0])
+        if int(meta.get("max_tokens", MAX_TOKENS)) != MAX_TOKENS:
+            raise ScorerError(
+                f"the scorer was trained on {meta['max_tokens']} tokens, this code reads "
+                f"{MAX_TOKENS}"
+            )
         self.meta = meta
         self.encoder.eval()
-        self._memo: dict[str, list[tuple[Sentence, float]]] = {}
+        # text digest -> (start, end, p) per sentence: a document read by several edges, or
+        # by a benchmark after the cascade stage, is scored once
+        self._memo: dict[bytes, np.ndarray] = {}
 
     def score_pairs(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         torch = self._torch
         out = np.zeros(len(pairs), dtype=np.float32)
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][1]))
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
@@ -126,15 +134,19 @@ class CreditScorer:
 
     def score(self, text: str) -> list[tuple[Sentence, float]]:
         """Each sentence of ``text`` (up to MAX_SENTENCES) with the chance it credits a source."""
-        if text in self._memo:
-            return self._memo[text]
-        sentences = split_sentences(text)[:MAX_SENTENCES]
-        probs = self.score_pairs([_pair(text, sentences, i) for i in range(len(sentences))])
-        scored = list(zip(sentences, (float(p) for p in probs), strict=True))
-        if len(self._memo) >= MEMO:
-            self._memo.pop(next(iter(self._memo)))
-        self._memo[text] = scored
-        return scored
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        rows = self._memo.get(key)
+        if rows is None:
+            sentences = split_sentences(text)[:MAX_SENTENCES]
+            probs = self.score_pairs([_pair(text, sentences, i) for i in range(len(sentences))])
+            rows = np.array(
+                [(s.start, s.end, p) for s, p in zip(sentences, probs, strict=True)],
+                dtype=np.float64,
+            ).reshape(-1, 3)
+            if len(self._memo) >= MEMO:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = rows
+        return [(Sentence(int(b), int(e), text[int(b) : int(e)]), float(p)) for b, e, p in rows]
 
 
 @functools.cache
@@ -173,8 +185,11 @@ def review(
     for s, p in scored:
         if p < add:
             continue
-        if any(c.begin is not None and c.begin < s.end and s.start < c.end for c in kept):
-            continue  # a rule already found the credit in this sentence
+        if any(
+            c.kind != "quote" and c.begin is not None and c.begin < s.end and s.start < c.end
+            for c in kept
+        ):
+            continue  # a rule already found the credit in this sentence (quoting is another)
         named = bool(names_parent and names_parent(s.text))
         if not named and names_self and names_self(s.text):
             continue
@@ -182,29 +197,57 @@ def review(
     return kept
 
 
-
 class Reviewer:
     """Reviews the credits of many documents, scoring each document once, when first needed.
 
-    ``progress(step, done, total)`` is told after each document scored."""
+    The scorer loads on the first document that needs it. If it cannot load, or fails on a
+    document, the rules' credits stand as they are and ``status`` says why: a run never
+    loses its trees to the second opinion. ``progress(step, done, total)`` is told after
+    each document scored."""
 
     def __init__(self, total: int, progress=None, scorer: CreditScorer | None = None) -> None:
-        self.scorer = scorer or default_scorer()
+        self.scorer = scorer
         self.total = total
         self.progress = progress
+        self.status = "not needed"  # the model's name once loaded, or "off: why"
         self._scored: dict = {}
         self.vetoed: set = set()
         self.learned: set = set()
+        self.failed = 0
+
+    def _load(self) -> CreditScorer | None:
+        if self.scorer is None and not self.status.startswith("off"):
+            try:
+                self.scorer = default_scorer()
+            except Exception as exc:  # any load failure: the rules alone, said plainly
+                self.status = f"off: {exc}"
+                return None
+        if self.scorer is not None:
+            self.status = str(self.scorer.meta.get("model", "on"))
+        return self.scorer
 
     def review(
         self, key, text: str, credits: list[Credit], names_parent=None, names_self=None
     ) -> list[Credit]:
         scored = self._scored.get(key)
         if scored is None:
-            scored = self._scored[key] = self.scorer.score(text)
+            scorer = self._load()
+            if scorer is None:
+                return credits
+            try:
+                scored = scorer.score(text)
+            except Exception:  # one bad document keeps its rule credits
+                scored = []
+                self.failed += 1
+            self._scored[key] = scored
             if self.progress:
                 self.progress("credit model", len(self._scored), self.total)
         reviewed = review(credits, scored, names_parent=names_parent, names_self=names_self)
         self.vetoed |= {(key, c.begin) for c in credits if c not in reviewed}
         self.learned |= {(key, c.begin) for c in reviewed if c.kind == "learned"}
         return reviewed
+
+    def finish(self) -> None:
+        """Close the progress bar: not every document counted in ``total`` needed scoring."""
+        if self.progress and self._scored:
+            self.progress("credit model", self.total, self.total)
