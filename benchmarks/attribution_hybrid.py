@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, ROOT, write_result
 from attribution_data import build
 from echoscope.detect.claims.sentences import Sentence
-from echoscope.trace.attribution import names_source
+from echoscope.trace.attribution import Credit, names_source
 from echoscope.trace.credit_model import VETOED_KINDS, review
 from meter_cascades import AGENCY, LABELS, prf
 
@@ -96,8 +96,9 @@ def rule_credits(find_credits, path: str, text: str) -> list:
     """The rules' credits, run as meter_cascades.py runs them."""
     own = own_source(path)
     parent = None if path.startswith("PA/") else AGENCY
+    # as today's Credit (an old commit's class lacks today's fields)
     return [
-        c
+        Credit(c.kind, c.begin, c.end, c.text, c.credited, c.names_parent)
         for c in find_credits(text, parent_source=parent, own_source=own)
         if c.kind != "quote" and c.begin is not None
     ]

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,7 +77,9 @@ def test_rule_false_alarm_inside_the_case_is_vetoed(scorer):
 def test_rule_credit_the_scorer_agrees_with_stands(scorer):
     text = "A man was jailed yesterday.\n\nA police spokesman said last night that inquiries were continuing."
     credits = _credits(text)
-    assert credits and review(credits, scorer.score(text)) == credits
+    kept = review(credits, scorer.score(text))
+    assert credits and [replace(c, score=None) for c in kept] == credits
+    assert kept[0].score >= ADD  # the scorer's view travels with the credit as evidence
 
 
 def test_a_credit_no_rule_knows_is_found(scorer):
@@ -98,18 +101,20 @@ def test_review_rules_without_the_model():
     agency = Credit("agency", 33, 35, "PA", "PA", True)
     link = Credit("link", None, None, "https://a.example/x", "https://a.example/x", True)
     # a phrase credit in a rejected sentence goes; agency credits and links never do
-    kept = review([phrase, agency, link], [(s1, 0.01), (s2, 0.01)])
-    assert kept == [agency, link]
+    kept = review([phrase, agency, link], [(s1, 0.01), (s2, 0.02)])
+    assert [(c.kind, c.score) for c in kept] == [("agency", 0.02), ("link", None)]
     # a sure sentence without a credit becomes one, naming the parent if the check says so
     kept = review([], [(s1, 0.95), (s2, 0.5)], names_parent=lambda span: True)
-    assert [(c.kind, c.begin, c.end, c.names_parent) for c in kept] == [("learned", 0, 30, True)]
+    assert [(c.kind, c.begin, c.end, c.names_parent, c.score) for c in kept] == [
+        ("learned", 0, 30, True, 0.95)
+    ]
     # ... and not when it only names the document's own outlet ("told the Daily Mail" in the Mail)
     assert review([], [(s1, 0.95)], names_self=lambda span: True) == []
     assert review([], [(s1, 0.95)], names_self=lambda span: False)[0].kind == "learned"
     # a sure sentence that already holds a rule credit is not counted twice
-    assert review([phrase], [(s1, 0.95)]) == [phrase]
+    assert review([phrase], [(s1, 0.95)]) == [replace(phrase, score=0.95)]
     # thresholds are the caller's to set
-    assert review([phrase], [(s1, 0.1)], veto=0.05) == [phrase]
+    assert review([phrase], [(s1, 0.1)], veto=0.05) == [replace(phrase, score=0.1)]
 
 
 def test_scorer_for_other_base_weights_is_refused(tmp_path):
@@ -167,6 +172,10 @@ def test_cascade_records_the_scorer_and_its_credits(store, tmp_path):
     on = run_cascades(store, progress=lambda step, done, total: steps.append((step, done)))
     assert on.credit_model == "echoscope-attribution-scorer-v1"
     assert on.credits_learned == 1 and credit_kinds() == ["learned"]
+    evidence = store.con.execute(
+        "SELECT evidence FROM cascade_edges WHERE parent_seq IS NOT NULL"
+    ).fetchone()[0]
+    assert json.loads(evidence)["credits"][0]["score"] >= ADD
     assert steps and steps[-1][0] == "credit model"
     # it credits the investigators, not the parent: the copy is still unattributed
     assert on.unattributed == 1

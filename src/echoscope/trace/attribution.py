@@ -40,6 +40,9 @@ class Credit:
     text: str  # the exact span, or the URL
     credited: str | None  # whom it credits, when it names someone
     names_parent: bool  # it credits the parent specifically
+    # the credit scorer's probability for the sentence holding it (trace.credit_model),
+    # when the scorer read it
+    score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -335,6 +335,7 @@ def _trees(
                     "text": c.text,
                     "credited": c.credited,
                     "names_parent": c.names_parent,
+                    **({"score": c.score} if c.score is not None else {}),
                 }
                 for c in credits[:20]
             ]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -175,13 +176,15 @@ def review(
         return credits
     kept = []
     for c in credits:
-        if c.kind in vetoed_kinds and c.begin is not None:
+        if c.begin is not None and c.kind != "quote":
             p = max(
                 (p for s, p in scored if s.start < c.end and c.begin < s.end),
                 default=None,
             )
-            if p is not None and p < veto:
-                continue
+            if p is not None:
+                if c.kind in vetoed_kinds and p < veto:
+                    continue
+                c = replace(c, score=round(p, 4))  # the scorer's view, kept as evidence
         kept.append(c)
     for s, p in scored:
         if p < add:
@@ -194,7 +197,7 @@ def review(
         named = bool(names_parent and names_parent(s.text))
         if not named and names_self and names_self(s.text):
             continue
-        kept.append(Credit("learned", s.start, s.end, s.text, None, named))
+        kept.append(Credit("learned", s.start, s.end, s.text, None, named, round(p, 4)))
     return kept
 
 
@@ -244,7 +247,8 @@ class Reviewer:
             if self.progress:
                 self.progress("credit model", len(self._scored), self.total)
         reviewed = review(credits, scored, names_parent=names_parent, names_self=names_self)
-        self.vetoed |= {(key, c.begin) for c in credits if c not in reviewed}
+        kept = {(c.kind, c.begin, c.end) for c in reviewed}
+        self.vetoed |= {(key, c.begin) for c in credits if (c.kind, c.begin, c.end) not in kept}
         self.learned |= {(key, c.begin) for c in reviewed if c.kind == "learned"}
         return reviewed
 
