@@ -65,10 +65,27 @@ def _pair(text: str, sentences: list[Sentence], i: int) -> tuple[str, str]:
     return before, sentences[i].text
 
 
+def native_bf16() -> bool:
+    """The processor has bf16 arithmetic (AVX-512 BF16 or AMX); ECHOSCOPE_FP32=1 says no."""
+    import os
+
+    if os.environ.get("ECHOSCOPE_FP32") == "1":
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
 class CreditScorer:
     """Scores every sentence of a text; loads the packaged model once."""
 
-    def __init__(self, path: Path | None = None, *, batch_size: int = 64) -> None:
+    def __init__(self, path: Path | None = None, *, batch_size: int = 32) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -109,6 +126,7 @@ class CreditScorer:
             )
         self.meta = meta
         self.encoder.eval()
+        self.bf16 = native_bf16()
         # text digest -> (start, end, p) per sentence: a document read by several edges, or
         # by a benchmark after the cascade stage, is scored once
         self._memo: dict[bytes, np.ndarray] = {}
@@ -117,7 +135,10 @@ class CreditScorer:
         torch = self._torch
         out = np.zeros(len(pairs), dtype=np.float32)
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        with torch.inference_mode():
+        # bf16 where the processor computes it natively: twice as fast, and as the scorer was
+        # trained and replayed (bf16 on a GPU); elsewhere fp32, as emulated bf16 is slower
+        fast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+        with torch.inference_mode(), fast:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 enc = self.tokenizer(
@@ -131,7 +152,8 @@ class CreditScorer:
                 hidden = self.encoder(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                out[idx] = torch.sigmoid(pooled @ self.head_w + self.head_b).numpy()
+                logits = pooled.float() @ self.head_w + self.head_b
+                out[idx] = torch.sigmoid(logits).float().numpy()
         return out
 
     def score(self, text: str) -> list[tuple[Sentence, float]]:
