@@ -205,6 +205,20 @@ def test_export_result_tables_with_evidence(tmp_path):
     assert bad.exit_code == 2 and "unknown table" in bad.output
 
 
+def test_report_command(tmp_path):
+    result = json.loads(run("demo", "--dir", str(tmp_path / "demo"), "--json").stdout)
+    out = tmp_path / "shared.html"
+    res = run(
+        "report", "--db", result["db"], "--out", str(out), "--title", "Harwick <water>", "--json"
+    )
+    assert json.loads(res.stdout)["report"] == str(out)
+    html = out.read_text(encoding="utf-8")
+    assert "Harwick &lt;water&gt;" in html and "Harwick <water>" not in html
+    assert "nws-20250314-harwick-water" in html
+    missing = runner.invoke(app, ["report", "--db", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 2 and "no store" in missing.output
+
+
 def test_sources_and_aliases(tmp_path):
     result = json.loads(run("demo", "--dir", str(tmp_path / "demo"), "--json").stdout)
     rows = {

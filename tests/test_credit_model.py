@@ -249,3 +249,45 @@ def test_cascade_keeps_the_rules_when_the_scorer_cannot_load(store, tmp_path, mo
         "SELECT evidence FROM cascade_edges WHERE parent_seq IS NOT NULL"
     ).fetchone()[0]
     assert [c["kind"] for c in json.loads(evidence)["credits"]] == ["phrase"]  # the rules stand
+
+
+def test_cascade_command_shows_a_credit_to_another_source(tmp_path):
+    from typer.testing import CliRunner
+
+    from echoscope.cli import app
+    from echoscope.detect.reuse.stage import run_reuse
+    from echoscope.ingest.pipeline import ingest
+    from echoscope.store import Store
+    from echoscope.trace.cascade import run_cascades
+
+    db = tmp_path / "cli.duckdb"
+    records = [
+        {"id": "wire", "series": "PA", "date": "2025-03-01T08:00:00Z", "text": WIRE},
+        {
+            "id": "paper",
+            "series": "ledger",
+            "date": "2025-03-02T06:00:00Z",
+            "text": WIRE + "\n\nA police spokesman said last night that inquiries were continuing.",
+        },
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    with Store(db) as store:
+        ingest(store, [str(path)])
+        run_reuse(store)
+        run_cascades(store)
+        cluster = store.con.execute("SELECT min(cluster_id) FROM cascade_edges").fetchone()[0]
+    res = CliRunner().invoke(app, ["cascade", str(cluster), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    shown = " ".join(res.output.split())  # the tree wraps at the console's width
+    # the copy does not credit the wire, but it does say where a line came from
+    assert "no credit (credits another source: phrase: A police spokesman said (1.00))" in shown
+    # and so does the report
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert (
+        "✘ none found<br><span class='muted'>credits another source: phrase: A police spokesman said (1.00)"
+        in html
+    )

@@ -797,6 +797,11 @@ def _tree_view(rows: list[dict], title: str, claim: bool):
             )
         else:
             credit = "[red]no credit[/]"
+            from echoscope.trace.cascade import other_credit
+
+            other = other_credit(r.get("evidence"))
+            if other:
+                credit += f" [yellow](credits another source: {escape(other)})[/]"
         return text + (
             f"\n   {verb} {escape(str(r['parent_source'] or '?'))}: confidence "
             f"{r['confidence']:.2f} ({r['time_relation']}), {credit}"
@@ -1113,6 +1118,34 @@ def export(
 
 
 # -- demo -----------------------------------------------------------------------------
+@app.command()
+@_friendly
+def report(
+    db: DbOpt = Path("echoscope.duckdb"),
+    out_path: Annotated[
+        Path, typer.Option("--out", help="The HTML file to write (one file, no outside assets).")
+    ] = Path("report.html"),
+    title: Annotated[str, typer.Option(help="The report's title.")] = "echoscope report",
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """One self-contained HTML file of what the store holds: timeline, propagation trees
+    with their credits, aligned passages, claims and coordination."""
+    from echoscope.present.report import write_report
+    from echoscope.store import Store
+
+    if not db.exists():
+        raise UserError(f"no store at {db}: run `echoscope ingest` and `echoscope analyze` first")
+    with Store(db) as store:
+        path = write_report(store, out_path, title=title)
+    if as_json:
+        print(json.dumps({"report": str(path)}))
+    elif not quiet:
+        from rich.markup import escape
+
+        out.print(f"report [bold]{escape(str(path))}[/]", highlight=False)
+
+
 @app.command()
 @_friendly
 def demo(

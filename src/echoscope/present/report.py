@@ -115,7 +115,7 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
 
 def _cascade_section(store: Store) -> list[str]:
     """First appearances and who copied whom, with the credit each copy gave."""
-    from echoscope.trace.cascade import origins, tree
+    from echoscope.trace.cascade import origins, other_credit, tree
 
     top = origins(store, limit=50)
     if top.empty:
@@ -148,6 +148,8 @@ def _cascade_section(store: Store) -> list[str]:
                     if m.attributed
                     else "✘ none found"
                 )
+                if not m.attributed and (other := other_credit(m.evidence)):
+                    credit += f"<br><span class='muted'>credits another source: {_e(other)}</span>"
                 conf = f"{m.confidence:.2f} ({_e(m.time_relation)})"
             parts.append(
                 f"<tr><td>{_e(str(m.published_at)[:16])}</td><td>{_e(m.source)}</td><td><code>{_e(m.doc)}</code></td>"

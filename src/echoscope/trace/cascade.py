@@ -620,6 +620,21 @@ def timeline(store: Store, cluster_ids: list[int], claims: bool = False) -> dict
     return out
 
 
+def other_credit(evidence) -> str | None:
+    """The first credit a copy gives to someone other than its parent (a spokesman, another
+    outlet), from an edge's evidence, as 'kind: text (score)': an uncredited copy may still
+    say where a line came from."""
+    try:
+        credits = json.loads(evidence).get("credits", []) if isinstance(evidence, str) else []
+    except (ValueError, AttributeError):
+        return None
+    for c in credits:
+        if isinstance(c, dict) and c.get("kind") != "quote" and not c.get("names_parent"):
+            score = f" ({c['score']:.2f})" if isinstance(c.get("score"), float) else ""
+            return f"{c.get('kind')}: {str(c.get('text', ''))[:60]}{score}"
+    return None
+
+
 def tree(store: Store, cluster_id: int, claims: bool = False) -> pd.DataFrame:
     """Every member of a cluster (reuse, or claim with ``claims``) with its parent and the
     evidence, in time order."""
