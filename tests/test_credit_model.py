@@ -291,3 +291,40 @@ def test_cascade_command_shows_a_credit_to_another_source(tmp_path):
         "✘ none found<br><span class='muted'>credits another source: phrase: A police spokesman said (1.00)"
         in html
     )
+
+
+def test_scorer_leaves_other_languages_to_the_rules(store, tmp_path):
+    """It learned English court and news copy: a Persian credit is never overruled by it."""
+    from echoscope.detect.reuse.stage import run_reuse
+    from echoscope.ingest.pipeline import ingest
+    from echoscope.trace.cascade import run_cascades
+
+    story = (
+        "وزارت بهداشت اعلام کرد که آب آشامیدنی شهر تا اطلاع ثانوی قابل استفاده نیست و مردم باید "
+        "از آب بطری استفاده کنند زیرا آزمایش ها نشان داد که مخزن اصلی شهر آلوده شده است."
+    )
+    records = [
+        {"id": "irna", "series": "ایرنا", "date": "2025-03-01T08:00:00Z", "text": story},
+        {
+            "id": "copy",
+            "series": "blog",
+            "date": "2025-03-01T10:00:00Z",
+            "text": "به گزارش ایرنا، " + story,
+        },
+    ]
+    path = tmp_path / "fa.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8"
+    )
+    ingest(store, [str(path)])
+    assert store.con.execute("SELECT DISTINCT language FROM documents").fetchall() == [("fa",)]
+    run_reuse(store)
+    summary = run_cascades(store)
+    assert summary.edges == 1 and summary.attributed == 1
+    assert summary.credit_model == "not needed"  # no English copy: the model never loaded
+    edge = store.con.execute(
+        "SELECT credit_kind, credit_text, evidence FROM cascade_edges WHERE parent_seq IS NOT NULL"
+    ).fetchone()
+    credits = json.loads(edge[2])["credits"]
+    assert "phrase" in {c["kind"] for c in credits} and edge[0] in ("phrase", "names-source")
+    assert all("score" not in c for c in credits)

@@ -103,7 +103,8 @@ def run_cascades(
     con.execute("DELETE FROM claim_cascade_edges")
     docs = (
         con.execute(
-            "SELECT d.seq, d.id, d.source, d.url, d.published_at, d.time_precision, d.text, d.links "
+            "SELECT d.seq, d.id, d.source, d.url, d.published_at, d.time_precision, d.text, d.links, "
+            "d.language "
             "FROM documents d WHERE d.seq IN (SELECT seq FROM reuse_clusters) "
             "OR d.seq IN (SELECT s.seq FROM claim_clusters k "
             "JOIN claim_sentences s ON s.row = k.row)"
@@ -172,6 +173,7 @@ def run_cascades(
     return summary
 
 
+SCORED_LANGUAGES = frozenset({"en"})  # what the credit scorer was trained on (METER)
 AGENCY_PICKUP = 0.2  # share of an agency text a non-agency parent must explain, uncredited
 
 
@@ -498,8 +500,8 @@ def _credits(
         own_source=crow["source"] if isinstance(crow["source"], str) else None,
         own_aliases=aliases.get(crow["source"], ()) if isinstance(crow["source"], str) else (),
     )
-    if reviewer is None or not text:
-        return credits
+    if reviewer is None or not text or crow.get("language") not in SCORED_LANGUAGES:
+        return credits  # the scorer learned English court and news copy, nothing else
     parent_aliases = aliases.get(source or "", ())
     own = crow["source"] if isinstance(crow["source"], str) else None
     return reviewer.review(
