@@ -12,15 +12,16 @@ its tokens, trained on the 22,623 sentences of the 1,430 hand-labelled METER tex
 (``benchmarks/attribution_train.py``). It ships as a 130 KB file and loads offline.
 
 How it is used (``review``): a rule's phrase credit stands only in a sentence the scorer
-gives at least ``VETO``; a sentence the scorer gives at least ``ADD`` is a credit even if
-no rule found one (kind ``learned``), unless it names the text's own outlet. Links,
+gives at least ``VETO``; a sentence the scorer gives at least ``ADD`` is a credit even
+if no rule found one (kind ``learned``), unless it names the text's own outlet. Links,
 bylines, agency credits and quotes are never vetoed, and texts in other languages than
-English (``cascade.SCORED_LANGUAGES``) keep the rules' credits as they are. The thresholds were committed before
-any scorer output existed. Replayed on the 560 PA texts of blind rounds 8-13, each scored
-by the rules of its day and a scorer trained only on the samples read before it (their
-stories' newspaper articles among them): precision 0.93, recall 0.85, where the rules
-alone gave 0.83 / 0.79 (``benchmarks/attribution_hybrid.py``; sparing agency credits
-from the veto was decided after the first replay, which vetoed every kind: 0.93 / 0.83).
+English (``cascade.SCORED_LANGUAGES``) keep the rules' credits as they are. The
+thresholds were committed before any scorer output existed. Replayed on the 560 PA texts
+of blind rounds 8-13, each scored by the rules of its day and a scorer trained only on
+the samples read before it (their stories' newspaper articles among them): precision
+0.93, recall 0.85, where the rules alone gave 0.83 / 0.79
+(``benchmarks/attribution_hybrid.py``; sparing agency credits from the veto was decided
+after the first replay, which vetoed every kind: 0.93 / 0.83).
 """
 
 from __future__ import annotations
