@@ -510,6 +510,12 @@ def analyze(
                 f"({c['credit_model']})",
                 highlight=False,
             )
+        if c.get("credit_model_skipped"):
+            out.print(
+                f"credit scorer: {c['credit_model_skipped']:,} copies not in English left to "
+                "the rules",
+                highlight=False,
+            )
         elif c.get("credit_model", "off").startswith("off:"):
             out.print(f"[yellow]credit scorer {c['credit_model']}[/]", highlight=False)
 
@@ -1117,7 +1123,7 @@ def export(
         out.print(f"wrote {n:,} rows of {table} to {out_path} ({fmt})", highlight=False)
 
 
-# -- demo -----------------------------------------------------------------------------
+# -- report ---------------------------------------------------------------------------
 @app.command()
 @_friendly
 def report(
@@ -1131,13 +1137,24 @@ def report(
 ) -> None:
     """One self-contained HTML file of what the store holds: timeline, propagation trees
     with their credits, aligned passages, claims and coordination."""
+    import duckdb
+
     from echoscope.present.report import write_report
     from echoscope.store import Store
 
     if not db.exists():
         raise UserError(f"no store at {db}: run `echoscope ingest` and `echoscope analyze` first")
-    with Store(db) as store:
-        path = write_report(store, out_path, title=title)
+    if out_path.is_dir():
+        raise UserError(f"{out_path} is a folder: give the report's file name with --out")
+    try:
+        with Store(db, read_only=True) as store:
+            path = write_report(store, out_path, title=title)
+    except duckdb.CatalogException as exc:
+        raise UserError(
+            f"this store was made by an older echoscope: run `echoscope analyze` ({exc})"
+        ) from exc
+    except OSError as exc:
+        raise UserError(f"cannot write {out_path}: {exc.strerror or exc}") from exc
     if as_json:
         print(json.dumps({"report": str(path)}))
     elif not quiet:
@@ -1146,6 +1163,7 @@ def report(
         out.print(f"report [bold]{escape(str(path))}[/]", highlight=False)
 
 
+# -- demo -----------------------------------------------------------------------------
 @app.command()
 @_friendly
 def demo(

@@ -55,6 +55,7 @@ class CascadeSummary:
     credit_model: str = "off"
     credits_vetoed: int = 0  # rule phrase credits it rejected
     credits_learned: int = 0  # credits it found that no rule did
+    credit_model_skipped: int = 0  # copies it did not read: not English, or no language known
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,6 +170,7 @@ def run_cascades(
         summary.credit_model = reviewer.status
         summary.credits_vetoed = len(reviewer.vetoed)
         summary.credits_learned = len(reviewer.learned)
+        summary.credit_model_skipped = len(reviewer.skipped)
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 
@@ -500,8 +502,15 @@ def _credits(
         own_source=crow["source"] if isinstance(crow["source"], str) else None,
         own_aliases=aliases.get(crow["source"], ()) if isinstance(crow["source"], str) else (),
     )
-    if reviewer is None or not text or crow.get("language") not in SCORED_LANGUAGES:
-        return credits  # the scorer learned English court and news copy, nothing else
+    if reviewer is None or not text:
+        return credits
+    language = crow.get("language")
+    base = (
+        str(language).lower().replace("_", "-").split("-")[0] if isinstance(language, str) else ""
+    )
+    if base not in SCORED_LANGUAGES:
+        reviewer.skipped.add(child)  # the scorer learned English copy, nothing else
+        return credits
     parent_aliases = aliases.get(source or "", ())
     own = crow["source"] if isinstance(crow["source"], str) else None
     return reviewer.review(
@@ -630,10 +639,16 @@ def other_credit(evidence) -> str | None:
         credits = json.loads(evidence).get("credits", []) if isinstance(evidence, str) else []
     except (ValueError, AttributeError):
         return None
+    if not isinstance(credits, list):
+        return None
     for c in credits:
-        if isinstance(c, dict) and c.get("kind") != "quote" and not c.get("names_parent"):
-            score = f" ({c['score']:.2f})" if isinstance(c.get("score"), float) else ""
-            return f"{c.get('kind')}: {str(c.get('text', ''))[:60]}{score}"
+        if not isinstance(c, dict) or not c.get("text") or c.get("kind") == "quote":
+            continue
+        if c.get("names_parent"):
+            continue
+        score = c.get("score")
+        shown = f" ({score:.2f})" if isinstance(score, int | float) and score == score else ""
+        return f"{c.get('kind') or 'credit'}: {str(c['text'])[:60]}{shown}"
     return None
 
 

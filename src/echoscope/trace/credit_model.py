@@ -68,10 +68,18 @@ def _pair(text: str, sentences: list[Sentence], i: int) -> tuple[str, str]:
 
 
 def native_bf16() -> bool:
-    """The processor has bf16 arithmetic (AVX-512 BF16 or AMX); ECHOSCOPE_FP32=1 says no."""
+    """The processor has bf16 arithmetic (AVX-512 BF16 or AMX) and this torch can use it;
+    ECHOSCOPE_FP32=1 says no. Emulated bf16 is slower than fp32, so when in doubt, no."""
     import os
 
+    import torch
+
     if os.environ.get("ECHOSCOPE_FP32") == "1":
+        return False
+    try:
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return False
+    except (AttributeError, RuntimeError):
         return False
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
@@ -137,10 +145,9 @@ class CreditScorer:
         torch = self._torch
         out = np.zeros(len(pairs), dtype=np.float32)
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        # bf16 where the processor computes it natively: twice as fast, and as the scorer was
-        # trained and replayed (bf16 on a GPU); elsewhere fp32, as emulated bf16 is slower
-        fast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
-        with torch.inference_mode(), fast:
+        # the encoder in bf16 where the processor computes it natively: twice as fast, and as
+        # the scorer was trained and replayed (bf16 on a GPU); elsewhere fp32
+        with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 enc = self.tokenizer(
@@ -151,11 +158,14 @@ class CreditScorer:
                     padding=True,
                     return_tensors="pt",
                 )
-                hidden = self.encoder(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                    hidden = self.encoder(**enc).last_hidden_state
+                # pooling and the head in fp32, outside autocast
+                hidden = hidden.float()
+                mask = enc["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                logits = pooled.float() @ self.head_w + self.head_b
-                out[idx] = torch.sigmoid(logits).float().numpy()
+                logits = pooled @ self.head_w + self.head_b
+                out[idx] = torch.sigmoid(logits).numpy()
         return out
 
     def score(self, text: str) -> list[tuple[Sentence, float]]:
@@ -241,6 +251,7 @@ class Reviewer:
         self._scored: dict = {}
         self.vetoed: set = set()
         self.learned: set = set()
+        self.skipped: set = set()  # documents left to the rules (another language)
         self.failed = 0
 
     def _load(self) -> CreditScorer | None:
