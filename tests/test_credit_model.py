@@ -140,25 +140,30 @@ WIRE = (
 )
 
 
-def test_cascade_records_the_scorer_and_its_credits(store, tmp_path):
+def _wire_and_copy(store, tmp_path, tail: str) -> None:
+    """A wire story and a paper's copy of it with ``tail`` added, ingested and aligned."""
     from echoscope.detect.reuse.stage import run_reuse
     from echoscope.ingest.pipeline import ingest
-    from echoscope.trace.cascade import run_cascades
 
     records = [
         {"id": "wire", "series": "PA", "date": "2025-03-01T08:00:00Z", "text": WIRE},
-        {
-            "id": "paper",
-            "series": "ledger",
-            "date": "2025-03-02T06:00:00Z",
-            "text": WIRE + "\n\nTrading standards investigators believe the gang made more "
-            "than two million pounds from the scheme over five years.",
-        },
+        {"id": "paper", "series": "ledger", "date": "2025-03-02T06:00:00Z", "text": WIRE + tail},
     ]
     path = tmp_path / "docs.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     ingest(store, [str(path)])
     run_reuse(store)
+
+
+def test_cascade_records_the_scorer_and_its_credits(store, tmp_path):
+    from echoscope.trace.cascade import run_cascades
+
+    _wire_and_copy(
+        store,
+        tmp_path,
+        "\n\nTrading standards investigators believe the gang made more than two million "
+        "pounds from the scheme over five years.",
+    )
 
     def credit_kinds():
         evidence = store.con.execute(
@@ -222,8 +227,6 @@ def test_training_reads_each_sentence_as_the_pipeline_does():
 
 
 def test_cascade_keeps_the_rules_when_the_scorer_cannot_load(store, tmp_path, monkeypatch):
-    from echoscope.detect.reuse.stage import run_reuse
-    from echoscope.ingest.pipeline import ingest
     from echoscope.trace import credit_model
     from echoscope.trace.cascade import run_cascades
 
@@ -231,19 +234,7 @@ def test_cascade_keeps_the_rules_when_the_scorer_cannot_load(store, tmp_path, mo
         raise ScorerError("the attribution scorer is missing: /nowhere")
 
     monkeypatch.setattr(credit_model, "default_scorer", broken)
-    records = [
-        {"id": "wire", "series": "PA", "date": "2025-03-01T08:00:00Z", "text": WIRE},
-        {
-            "id": "paper",
-            "series": "ledger",
-            "date": "2025-03-02T06:00:00Z",
-            "text": WIRE + "\n\nA police spokesman said inquiries were continuing.",
-        },
-    ]
-    path = tmp_path / "docs.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
-    ingest(store, [str(path)])
-    run_reuse(store)
+    _wire_and_copy(store, tmp_path, "\n\nA police spokesman said inquiries were continuing.")
     summary = run_cascades(store)
     assert summary.edges == 1 and summary.credit_model.startswith("off: the attribution scorer")
     evidence = store.con.execute(
@@ -256,26 +247,16 @@ def test_cascade_command_shows_a_credit_to_another_source(tmp_path):
     from typer.testing import CliRunner
 
     from echoscope.cli import app
-    from echoscope.detect.reuse.stage import run_reuse
-    from echoscope.ingest.pipeline import ingest
     from echoscope.store import Store
     from echoscope.trace.cascade import run_cascades
 
     db = tmp_path / "cli.duckdb"
-    records = [
-        {"id": "wire", "series": "PA", "date": "2025-03-01T08:00:00Z", "text": WIRE},
-        {
-            "id": "paper",
-            "series": "ledger",
-            "date": "2025-03-02T06:00:00Z",
-            "text": WIRE + "\n\nA police spokesman said last night that inquiries were continuing.",
-        },
-    ]
-    path = tmp_path / "docs.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     with Store(db) as store:
-        ingest(store, [str(path)])
-        run_reuse(store)
+        _wire_and_copy(
+            store,
+            tmp_path,
+            "\n\nA police spokesman said last night that inquiries were continuing.",
+        )
         summary = run_cascades(store)
         cluster = store.con.execute("SELECT min(cluster_id) FROM cascade_edges").fetchone()[0]
     # the rule's credit was read and kept (with its score): not counted as overruled
