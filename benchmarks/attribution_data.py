@@ -6,9 +6,6 @@ credit span. Each row keeps the sentences before it (whose account a paragraph i
 story it belongs to, so cross-validation can hold whole stories out: texts of one story
 share phrasings, and a model scored on a story it was trained on would be flattered.
 
-Also records what the rules (find_credits, as meter_cascades.py runs them) say of each
-sentence and each text, so the learned scorer and the rules can be compared on the same rows.
-
     python benchmarks/attribution_data.py [--data DIR] [--out FILE.jsonl]
 """
 
@@ -26,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, ingest_meter, meter_story
 from echoscope.detect.claims.sentences import split_sentences
 from echoscope.store import Store
-from echoscope.trace.attribution import find_credits
 from echoscope.trace.credit_model import MAX_SENTENCES
-from meter_cascades import AGENCY, DEVELOPMENT
+from meter_cascades import DEVELOPMENT
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 
@@ -74,14 +70,16 @@ def sentence_rows(text: str) -> list[dict]:
     ]
 
 
-def build(data: Path) -> tuple[list[dict], dict]:
-    rows = labelled_rows()
-    london = ZoneInfo("Europe/London")
+def meter_texts(data: Path) -> dict[str, str]:
+    """Every METER text as the pipeline ingests it (meter_cascades.py's settings), by id."""
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
-        ingest_meter(store, data, tz=london, paper_date_offset_days=1)
-        texts = dict(store.con.execute("SELECT id, text FROM documents").fetchall())
+        ingest_meter(store, data, tz=ZoneInfo("Europe/London"), paper_date_offset_days=1)
+        return dict(store.con.execute("SELECT id, text FROM documents").fetchall())
+
+
+def build(texts: dict[str, str]) -> tuple[list[dict], dict]:
     out, stats = [], {"texts": 0, "positive_texts": 0, "spans_not_found": 0, "sentences": 0}
-    for row in rows:
+    for row in labelled_rows():
         text = texts.get(row["path"])
         if text is None:
             continue
@@ -92,15 +90,6 @@ def build(data: Path) -> tuple[list[dict], dict]:
         spans = spans_of(text, row["span"]) if positive else []
         if positive and not spans:
             stats["spans_not_found"] += 1
-        if row["path"].startswith("PA/"):
-            parent, own = None, AGENCY
-        else:
-            parent, own = AGENCY, Path(row["path"]).stem.rsplit("_", 1)[-1]
-        credits = [
-            c
-            for c in find_credits(text, parent_source=parent, own_source=own)
-            if c.kind != "quote" and c.begin is not None
-        ]
         stats["texts"] += 1
         stats["positive_texts"] += positive
         for s in sentence_rows(text):
@@ -109,12 +98,9 @@ def build(data: Path) -> tuple[list[dict], dict]:
                     "path": row["path"],
                     "story": meter_story(row["path"]),
                     "sample": row["sample"],
-                    "wire": row["path"].startswith("PA/"),
                     **s,
                     "label": any(b < s["end"] and s["start"] < e for b, e in spans),
                     "text_label": positive,
-                    "rule": [c.kind for c in credits if c.begin < s["end"] and s["start"] < c.end],
-                    "text_rule": bool(credits),
                 }
             )
             stats["sentences"] += 1
@@ -127,7 +113,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA / "meter-courts")
     parser.add_argument("--out", type=Path, default=CACHE / "attribution_sentences.jsonl")
     args = parser.parse_args()
-    rows, stats = build(args.data)
+    rows, stats = build(meter_texts(args.data))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as fh:
         for row in rows:

@@ -46,11 +46,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, ROOT, write_result
-from attribution_data import build
+from attribution_data import build, meter_texts
 from echoscope.detect.claims.sentences import Sentence
 from echoscope.trace.attribution import Credit, names_source
 from echoscope.trace.credit_model import VETOED_KINDS, review
-from meter_cascades import AGENCY, LABELS, prf
+from meter_cascades import LABELS, prf, roles
 
 # fixed before the first model output (see the module docstring)
 VETO = 0.2
@@ -87,15 +87,9 @@ def rules_at(commit: str, folder: Path):
     return module.find_credits
 
 
-def own_source(path: str) -> str:
-    """The text's own outlet, as meter_cascades.py reads it."""
-    return AGENCY if path.startswith("PA/") else Path(path).stem.rsplit("_", 1)[-1]
-
-
 def rule_credits(find_credits, path: str, text: str) -> list:
     """The rules' credits, run as meter_cascades.py runs them."""
-    own = own_source(path)
-    parent = None if path.startswith("PA/") else AGENCY
+    parent, own = roles(path)
     # as today's Credit (an old commit's class lacks today's fields)
     return [
         Credit(c.kind, c.begin, c.end, c.text, c.credited, c.names_parent)
@@ -137,11 +131,11 @@ def main() -> None:
         "index, p as JSON Lines, gzip)",
     )
     args = parser.parse_args()
-    rows, _ = build(args.data)
+    texts = meter_texts(args.data)
+    rows, _ = build(texts)
     by_text: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_text[row["path"]].append(row)
-    texts = _texts(args.data)
     grid_veto = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
     grid_add = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01)
     per_round, pooled = [], defaultdict(list)
@@ -167,7 +161,7 @@ def main() -> None:
                 ]
                 label = sentences[0]["text_label"]
                 rules = bool(credits)
-                own = own_source(path)
+                own = roles(path)[1]
                 hybrid = decide(credits, scored, VETO, ADD, own=own)
                 outcome["hybrid_as_first_fixed"].append(
                     (label, decide(credits, scored, VETO, ADD, ALL_KINDS))
@@ -224,17 +218,6 @@ def main() -> None:
     for name in ("rules", "model", "hybrid", "hybrid_as_first_fixed"):
         print(f"pooled {name}: {figures['pooled'][name]}")
     write_result("attribution_hybrid", figures)
-
-
-def _texts(data: Path) -> dict[str, str]:
-    from zoneinfo import ZoneInfo
-
-    from _common import ingest_meter
-    from echoscope.store import Store
-
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "meter.duckdb") as store:
-        ingest_meter(store, data, tz=ZoneInfo("Europe/London"), paper_date_offset_days=1)
-        return dict(store.con.execute("SELECT id, text FROM documents").fetchall())
 
 
 if __name__ == "__main__":

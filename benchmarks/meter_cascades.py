@@ -122,6 +122,16 @@ def _blind_rounds() -> list[dict]:
     ]
 
 
+def roles(path: str) -> tuple[str | None, str]:
+    """(would-be parent, own outlet) of a labelled METER text, as the detector is run on it.
+    The agency's own copy: PA is its own outlet and has no parent to credit. A paper: PA is
+    the parent, and the paper itself comes from the file name as the pipeline reads it
+    ("..._sun.txt")."""
+    if path.startswith("PA/"):
+        return None, AGENCY
+    return AGENCY, Path(path).stem.rsplit("_", 1)[-1]
+
+
 def score_attribution(labels_path: Path, texts: dict[str, str], scorer=None) -> dict:
     """The attribution detector against hand labels, article by article.
 
@@ -140,12 +150,7 @@ def score_attribution(labels_path: Path, texts: dict[str, str], scorer=None) -> 
         if text is None:
             missing.append(row["path"])
             continue
-        if row["path"].startswith("PA/"):
-            # the agency's own copy: PA is its own outlet and it has no parent to credit
-            parent, own = None, AGENCY
-        else:
-            # the paper itself, from the file name as the pipeline reads it ("..._sun.txt")
-            parent, own = AGENCY, Path(row["path"]).stem.rsplit("_", 1)[-1]
+        parent, own = roles(row["path"])
         credits = [
             c for c in find_credits(text, parent_source=parent, own_source=own) if c.kind != "quote"
         ]

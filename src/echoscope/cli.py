@@ -503,11 +503,15 @@ def analyze(
                 f"source, {k['unattributed']:,} do not)",
                 highlight=False,
             )
-        if not c.get("credit_model", "off").startswith(("off", "not needed")):
+        from rich.markup import escape
+
+        status = c.get("credit_model", "off")
+        if status.startswith("off:"):
+            out.print(f"[yellow]credit scorer {escape(status)}[/]", highlight=False)
+        elif status not in ("off", "not needed"):
             out.print(
                 f"[bold]credit scorer[/]: {c['credits_vetoed']:,} rule credits overruled, "
-                f"{c['credits_learned']:,} credits found that no rule knew "
-                f"({c['credit_model']})",
+                f"{c['credits_learned']:,} credits found that no rule knew ({status})",
                 highlight=False,
             )
         if c.get("credit_model_skipped"):
@@ -516,8 +520,6 @@ def analyze(
                 "the rules",
                 highlight=False,
             )
-        elif c.get("credit_model", "off").startswith("off:"):
-            out.print(f"[yellow]credit scorer {c['credit_model']}[/]", highlight=False)
 
 
 @app.command()

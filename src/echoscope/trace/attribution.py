@@ -491,11 +491,20 @@ def names_source(
     extra_agencies: tuple[str, ...] = (),
 ) -> bool:
     """``text`` names ``source`` (or an alias, or its agency's names if it is an agency)."""
+    names = _source_names(source, aliases, extra_agencies)
+    return bool(names) and _mentions(text, names)
+
+
+def _source_names(
+    source: str | None, aliases: Iterable[str], extra_agencies: tuple[str, ...]
+) -> list[tuple[str, bool]]:
+    """The names a text may use for a source: its own and aliases, and, when it is an
+    agency under another name, the agency's canonical names."""
     names = _names(source, aliases)
     agency = agency_of(source, extra_agencies)
     if agency:
         names += _names(agency, load_agencies(extra_agencies)[agency])
-    return bool(names) and _mentions(text, names)
+    return names
 
 
 def find_credits(
@@ -522,11 +531,8 @@ def find_credits(
     own_agency = agency_of(own_source, extra_agencies)
     if own_agency:
         own_aliases = (*own_aliases, own_agency, *agencies[own_agency])
-    parent_names = _names(parent_source, parent_aliases)
-    # the parent's canonical agency, if the parent is an agency under another name
+    parent_names = _source_names(parent_source, parent_aliases, extra_agencies)
     parent_agency = agency_of(parent_source, extra_agencies)
-    if parent_agency:
-        parent_names += _names(parent_agency, agencies[parent_agency])
     # 1. links
     links = [link for link in links if link]
     if parent_url:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from echoscope.ingest.language import normalize_language
 from echoscope.store import Store
 from echoscope.trace.attribution import (
     agency_of,
@@ -491,6 +492,7 @@ def _credits(
     crow, prow = docs[child], docs[parent]
     links = crow["links"] if isinstance(crow["links"], list | np.ndarray) else []
     source = prow["source"] if isinstance(prow["source"], str) else None
+    own = crow["source"] if isinstance(crow["source"], str) else None
     text = crow["text"] if isinstance(crow["text"], str) else ""
     credits = find_credits(
         text,
@@ -499,25 +501,20 @@ def _credits(
         parent_url=prow["url"] if isinstance(prow["url"], str) else None,
         parent_aliases=aliases.get(source or "", ()),
         quoted_spans=spans,
-        own_source=crow["source"] if isinstance(crow["source"], str) else None,
-        own_aliases=aliases.get(crow["source"], ()) if isinstance(crow["source"], str) else (),
+        own_source=own,
+        own_aliases=aliases.get(own or "", ()),
     )
     if reviewer is None or not text:
         return credits
     language = crow.get("language")
-    base = (
-        str(language).lower().replace("_", "-").split("-")[0] if isinstance(language, str) else ""
-    )
-    if base not in SCORED_LANGUAGES:
+    if normalize_language(language if isinstance(language, str) else None) not in SCORED_LANGUAGES:
         reviewer.skipped.add(child)  # the scorer learned English copy, nothing else
         return credits
-    parent_aliases = aliases.get(source or "", ())
-    own = crow["source"] if isinstance(crow["source"], str) else None
     return reviewer.review(
         child,
         text,
         credits,
-        names_parent=lambda span: names_source(span, source, parent_aliases),
+        names_parent=lambda span: names_source(span, source, aliases.get(source or "", ())),
         names_self=lambda span: names_source(span, own, aliases.get(own or "", ())),
     )
 

