@@ -50,7 +50,7 @@ from attribution_data import build, meter_texts
 from echoscope.detect.claims.sentences import Sentence
 from echoscope.trace.attribution import Credit, names_source
 from echoscope.trace.credit_model import VETOED_KINDS, review
-from meter_cascades import LABELS, prf, roles
+from meter_cascades import DEVELOPMENT, LABELS, prf, roles
 
 # fixed before the first model output (see the module docstring)
 VETO = 0.2
@@ -141,6 +141,7 @@ def main() -> None:
     per_round, pooled = [], defaultdict(list)
     grid = defaultdict(list)
     all_scores = read_scores(args.scores)
+    order = {path.name: i for i, path in enumerate(DEVELOPMENT)}  # the order samples were read
     with tempfile.TemporaryDirectory() as tmp:
         for rnd, (commit, sample) in sorted(blind_rounds().items()):
             find_credits = rules_at(commit, Path(tmp))
@@ -190,7 +191,15 @@ def main() -> None:
                             ],
                         }
                     )
-            result = {"round": rnd, "rules_commit": commit, "sample": sample, "texts": len(paths)}
+            # texts unseen, stories not: how many have a story-mate in the samples read before
+            read_before = {r["story"] for r in rows if order[r["sample"]] < order[sample]}
+            result = {
+                "round": rnd,
+                "rules_commit": commit,
+                "sample": sample,
+                "texts": len(paths),
+                "with_story_read_before": sum(by_text[p][0]["story"] in read_before for p in paths),
+            }
             for name, pairs in outcome.items():
                 result[name] = prf(pairs)
                 pooled[name] += pairs
@@ -210,6 +219,7 @@ def main() -> None:
         "add": ADD,
         "alone": ALONE,
         "pooled": {name: prf(pairs) for name, pairs in pooled.items()},
+        "texts_with_story_read_before": sum(r["with_story_read_before"] for r in per_round),
         "grid_after_the_fact": [
             {"veto": v, "add": a, **prf(pairs)} for (v, a), pairs in sorted(grid.items())
         ],
