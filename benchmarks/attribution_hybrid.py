@@ -26,7 +26,7 @@ The scores of each round's scorer come from ``attribution_train.py --rounds`` (r
 GPU: about 70 s a round there, hours on 2 CPU cores) and are kept in
 ``results/attribution_round_scores.jsonl.gz``, so this replay runs anywhere in a minute.
 
-    python benchmarks/attribution_hybrid.py [--scores FILE] [--data DIR]
+    python benchmarks/attribution_hybrid.py [--scores FILE] [--data DIR] [--result NAME]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import gzip
 import importlib.util
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -129,6 +130,12 @@ def main() -> None:
         default=SCORES,
         help="each round's sentence scores from attribution_train.py --rounds (round, path, "
         "index, p as JSON Lines, gzip)",
+    )
+    parser.add_argument(
+        "--result",
+        default="attribution_hybrid",
+        help="name of the results file (benchmarks/results/NAME.json): another scorer's "
+        "replay does not overwrite the shipped one's",
     )
     args = parser.parse_args()
     texts = meter_texts(args.data)
@@ -227,7 +234,8 @@ def main() -> None:
     }
     for name in ("rules", "model", "hybrid", "hybrid_as_first_fixed"):
         print(f"pooled {name}: {figures['pooled'][name]}")
-    write_result("attribution_hybrid", figures)
+    figures["scores"] = os.path.relpath(args.scores.resolve(), ROOT)
+    write_result(args.result, figures)
 
 
 if __name__ == "__main__":
