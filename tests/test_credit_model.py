@@ -352,3 +352,55 @@ def test_scorer_leaves_other_languages_to_the_rules(store, tmp_path):
     credits = json.loads(edge[2])["credits"]
     assert "phrase" in {c["kind"] for c in credits} and edge[0] in ("phrase", "names-source")
     assert all("score" not in c for c in credits)
+
+
+def test_texts_scored_together_score_as_alone(scorer):
+    """Sentences of many texts are batched by length; each text keeps its own scores."""
+    texts = [
+        "A man was jailed yesterday.\n\nA police spokesman said last night that inquiries "
+        "were continuing.",
+        WIRE,
+        "Mr Smith told the jury he had never met the victim. He was cleared.",
+        "",
+    ]
+    fresh = CreditScorer()  # an empty memo: every text is scored in the one call
+    together = fresh.score_texts([*texts, texts[0]])
+    assert len(together) == 5 and together[3] == [] and together[4] == together[0]
+    for text, got in zip(texts, together, strict=False):
+        alone = scorer.score_pairs(
+            [(a, b) for a, b in (_pair_of(text, i) for i in range(len(got)))]
+        )
+        assert [text[s.start : s.end] for s, _ in got] == [s.text for s, _ in got]
+        # padding differs between the batches; the scores do not (beyond rounding)
+        assert np.allclose([p for _, p in got], alone, atol=0.02)
+    assert together[0][1][1] >= ADD and together[2][0][1] < VETO
+
+
+def _pair_of(text, i):
+    from echoscope.detect.claims.sentences import split_sentences
+    from echoscope.trace.credit_model import _pair
+
+    return _pair(text, split_sentences(text), i)
+
+
+def test_cascade_scores_its_children_together_once(store, tmp_path):
+    """The trees' children are scored in one batch before the parent search, and no
+    document is read twice; roots (the wire) are not read at all."""
+    from echoscope.trace.cascade import run_cascades
+    from echoscope.trace.credit_model import CreditScorer
+
+    _wire_and_copy(store, tmp_path, "\n\nA police spokesman said inquiries were continuing.")
+    calls = []
+    original = CreditScorer.score_texts
+
+    def counting(self, texts):
+        calls.append(len(texts))
+        return original(self, texts)
+
+    try:
+        CreditScorer.score_texts = counting
+        summary = run_cascades(store)
+    finally:
+        CreditScorer.score_texts = original
+    assert summary.edges == 1 and summary.credit_model == "echoscope-attribution-scorer-v1"
+    assert calls == [1]  # the copy, prefetched; review found it scored

@@ -126,6 +126,12 @@ def run_cascades(
         from echoscope.trace.credit_model import Reviewer
 
         reviewer = Reviewer(len(docs), progress)
+
+    def prefetch(children: list[int]) -> None:
+        """Every child the trees may review, scored in chunks before the search needs them."""
+        if reviewer is not None:
+            reviewer.prefetch([(c, docs[c]["text"]) for c in children if _scored(docs[c])])
+
     if not members.empty:
         links = con.execute(
             "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
@@ -145,7 +151,7 @@ def run_cascades(
         def reuse_credits(child: int, parent: int, _row) -> list:
             return _credits(child, parent, docs, spans.get((child, parent), []), aliases, reviewer)
 
-        rows = _trees(members, both, docs, reuse_credits, summary)
+        rows = _trees(members, both, docs, reuse_credits, summary, prefetch)
         _insert_edges(con, "cascade_edges", rows)
     if not claim_members.empty:
         cands = _claim_candidates(con)
@@ -161,7 +167,7 @@ def run_cascades(
                 reviewer,
             )
 
-        rows = _trees(claim_members, cands, docs, claim_credits, counts)
+        rows = _trees(claim_members, cands, docs, claim_credits, counts, prefetch)
         _insert_edges(con, "claim_cascade_edges", rows)
         summary.claims = {
             k: v for k, v in counts.as_dict().items() if k not in ("claims", "seconds")
@@ -296,18 +302,28 @@ def _insert_edges(con, table: str, rows: list[tuple]) -> None:
 
 
 def _trees(
-    members: pd.DataFrame, cands_all: pd.DataFrame, docs: dict[int, dict], credits_of, summary
+    members: pd.DataFrame,
+    cands_all: pd.DataFrame,
+    docs: dict[int, dict],
+    credits_of,
+    summary,
+    prefetch=None,
 ) -> list[tuple]:
-    """One edge (or root) per member of every cluster, counted into ``summary``."""
+    """One edge (or root) per member of every cluster, counted into ``summary``.
+    ``prefetch(children)`` is told first which documents may get a parent, whose credits
+    will be read."""
     rows: list[tuple] = []
     keyed = "cluster_id" in cands_all.columns  # claim candidates belong to one cluster
     # plain records grouped once: per-child DataFrame slices cost more than the search
     by_child: dict = {}
     for rec in cands_all.itertuples(index=False):
         by_child.setdefault((rec.cluster_id, rec.child) if keyed else rec.child, []).append(rec)
+    # first every cluster's first choice of parent, so that the children whose credits will
+    # be read are known (and can be scored together) before any is read
+    searches = []
     for cluster_id, group in members.groupby("cluster_id"):
-        summary.clusters += 1
         in_cluster = set(group["seq"].tolist())
+        kids = []
         for child in group["seq"].unique():
             # a document may sit in several clusters: only parents from this one
             cands = [
@@ -315,7 +331,15 @@ def _trees(
                 for r in by_child.get((cluster_id, child) if keyed else child, ())
                 if r.parent in in_cluster
             ]
-            edge = _choose_parent(child, cands, docs) if cands else None
+            kids.append((child, cands, _choose_parent(child, cands, docs) if cands else None))
+        searches.append((cluster_id, kids))
+    if prefetch is not None:
+        prefetch(
+            list(dict.fromkeys(int(c) for _, kids in searches for c, _, e in kids if e is not None))
+        )
+    for cluster_id, kids in searches:
+        summary.clusters += 1
+        for child, cands, edge in kids:
             set_aside = []
             while edge is not None and _unlikely_pickup(child, edge, docs, credits_of):
                 set_aside.append(int(edge[0]))
@@ -478,6 +502,16 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
     return parent, confidence, relation, strength, evidence, row
 
 
+def _scored(doc: dict) -> bool:
+    """Whether the credit scorer reads this document: English text."""
+    language = doc.get("language")
+    return bool(
+        isinstance(doc.get("text"), str)
+        and doc["text"]
+        and normalize_language(language if isinstance(language, str) else None) in SCORED_LANGUAGES
+    )
+
+
 def _credits(
     child: int,
     parent: int,
@@ -506,8 +540,7 @@ def _credits(
     )
     if reviewer is None or not text:
         return credits
-    language = crow.get("language")
-    if normalize_language(language if isinstance(language, str) else None) not in SCORED_LANGUAGES:
+    if not _scored(crow):
         reviewer.skipped.add(child)  # the scorer learned English copy, nothing else
         return credits
     return reviewer.review(

@@ -44,6 +44,7 @@ VETOED_KINDS = frozenset({"phrase"})
 MAX_TOKENS = 128
 MAX_SENTENCES = 400  # a longer text: the rest is left to the rules alone
 MEMO = 4096  # texts whose scores are kept: a document is read once per run, not per edge
+PREFETCH = 128  # documents scored together by Reviewer.prefetch
 _HEAD = ("head.weight", "head.bias")  # the linear head: the scorer's own, not MiniLM's
 
 
@@ -154,21 +155,45 @@ class CreditScorer:
                 out[idx] = torch.sigmoid(logits).numpy()
         return out
 
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
     def score(self, text: str) -> list[tuple[Sentence, float]]:
         """Each sentence of ``text`` (up to MAX_SENTENCES) with the chance it credits a source."""
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        rows = self._memo.get(key)
-        if rows is None:
-            sentences = split_sentences(text)[:MAX_SENTENCES]
-            probs = self.score_pairs([_pair(text, sentences, i) for i in range(len(sentences))])
+        return self.score_texts([text])[0]
+
+    def score_texts(self, texts: list[str]) -> list[list[tuple[Sentence, float]]]:
+        """``score`` for several texts at once. Their sentences are batched together by
+        length: one text's few sentences padded to its longest cost about half as much
+        again as the same sentences sorted among many texts'."""
+        keys = [self._key(t) for t in texts]
+        found = {k: self._memo[k] for k in keys if k in self._memo}
+        todo: dict[bytes, tuple[str, list[Sentence]]] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in found and key not in todo:
+                todo[key] = (text, split_sentences(text)[:MAX_SENTENCES])
+        pairs = [
+            _pair(text, sentences, i)
+            for text, sentences in todo.values()
+            for i in range(len(sentences))
+        ]
+        probs = self.score_pairs(pairs) if pairs else np.zeros(0, dtype=np.float32)
+        at = 0
+        for key, (_text, sentences) in todo.items():
             rows = np.array(
-                [(s.start, s.end, p) for s, p in zip(sentences, probs, strict=True)],
+                [(s.start, s.end, p) for s, p in zip(sentences, probs[at:], strict=False)],
                 dtype=np.float64,
             ).reshape(-1, 3)
+            at += len(sentences)
+            found[key] = rows
             if len(self._memo) >= MEMO:
                 self._memo.pop(next(iter(self._memo)))
             self._memo[key] = rows
-        return [(Sentence(int(b), int(e), text[int(b) : int(e)]), float(p)) for b, e, p in rows]
+        return [
+            [(Sentence(int(b), int(e), text[int(b) : int(e)]), float(p)) for b, e, p in found[k]]
+            for text, k in zip(texts, keys, strict=True)
+        ]
 
 
 @functools.cache
@@ -249,6 +274,24 @@ class Reviewer:
         if self.scorer is not None:
             self.status = str(self.scorer.meta.get("model", "on"))
         return self.scorer
+
+    def prefetch(self, items: list[tuple], chunk: int = PREFETCH) -> None:
+        """Score documents that are about to be reviewed, ``chunk`` at a time: their
+        sentences batched together pad less than one document's alone. ``items`` are
+        (key, text); a chunk that fails is left to ``review``, one document at a time."""
+        todo = [(k, t) for k, t in dict(items).items() if t and k not in self._scored]
+        if not todo or self._load() is None:
+            return
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            try:
+                scored = self.scorer.score_texts([t for _, t in part])
+            except Exception:
+                continue
+            for (key, _), rows in zip(part, scored, strict=True):
+                self._scored[key] = rows
+            if self.progress:
+                self.progress("credit model", len(self._scored), self.total)
 
     def review(
         self, key, text: str, credits: list[Credit], names_parent=None, names_self=None
