@@ -130,6 +130,28 @@ def test_edges_match_brute_force_pairing_on_viral_items(store, window):
         zip(zip(edges["actor_a"], edges["actor_b"], strict=True), edges["items"], strict=True)
     )
     assert got == {k: len(v) for k, v in expected.items()} and got
+    # who went first on each item: the pair's closest posts, a tie when as close both ways
+    firsts: dict[tuple[str, str], list[int]] = {}
+    for item, group in acts.groupby("item"):
+        recs = list(zip(group["actor"], group["t"], strict=True))
+        for a, b in {(a, b) for a, _ in recs for b, _ in recs if (a, b) in expected}:
+            if item not in expected[(a, b)]:
+                continue
+            deltas = [tb - ta for x, ta in recs for y, tb in recs if (x, y) == (a, b)]
+            gap = min(abs(d) for d in deltas if abs(d) <= window)
+            signs = {d > 0 for d in deltas if abs(d) == gap and d != 0}
+            counts = firsts.setdefault((a, b), [0, 0])
+            if signs == {True}:
+                counts[0] += 1
+            elif signs == {False}:
+                counts[1] += 1
+    ordered = {
+        (a, b): [x, y]
+        for a, b, x, y in zip(
+            edges["actor_a"], edges["actor_b"], edges["a_first"], edges["b_first"], strict=True
+        )
+    }
+    assert ordered == {k: firsts.get(k, [0, 0]) for k in expected}
 
 
 def test_hashtag_sets_reposts_and_similar(store, tmp_path):
@@ -601,6 +623,21 @@ def test_consistent_leader_is_the_actor_that_acts_first(store):
     ef = _edge(edges, "eve", "fay")  # ties count for neither: nothing ordered, no share
     assert (ef["items"], ef["a_first"], ef["b_first"]) == (4, 0, 0)
     assert pd.isna(ef["leader"]) and pd.isna(ef["lead_share"])
+
+
+def test_posts_as_close_both_ways_are_a_tie_not_a_pick(store):
+    """gus posts an item twice, 20 s either side of hal's one post: which of them went
+    first is undecided, so it counts for neither, however the rows are ordered."""
+    t0 = 1_700_000_000.0
+    posts = []
+    for k in range(3):
+        t = t0 + 3600 * k
+        posts += [("gus", f"gh{k}", t - 20), ("hal", f"gh{k}", t), ("gus", f"gh{k}", t + 20)]
+    posts += [("gus", "gh9", t0 + 90_000), ("hal", "gh9", t0 + 90_010)]  # gus first, by 10 s
+    for order in (posts, posts[::-1]):
+        edge = _edge(co_action_edges(store, _acts(order), window_s=60, min_repeat=2), "gus", "hal")
+        assert (edge["items"], edge["a_first"], edge["b_first"]) == (4, 1, 0)
+        assert edge["median_delay_s"] == 20.0  # the gap is still the closest posts'
 
 
 def test_lead_rule_thresholds():

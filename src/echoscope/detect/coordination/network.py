@@ -46,7 +46,8 @@ def co_action_edges(
 ) -> pd.DataFrame:
     """Edges (actor_a < actor_b): items (distinct shared items), a_first and b_first (on
     how many of them actor_a, resp. actor_b, acted first: per item the pair's closest two
-    posts are compared, a tie counts for neither), median_delay_s, and the consistent
+    posts are compared; a tie, or posts as close one way as the other, counts for
+    neither), median_delay_s, and the consistent
     leader if any (``with_leaders``: leader, follower, lead_share)."""
     if actions.empty:
         return with_leaders(pd.DataFrame(columns=EDGE_COLUMNS[:6]), lead_share, lead_min)
@@ -69,14 +70,22 @@ def co_action_edges(
                   ON x.item = y.item AND x.bucket = y.bucket AND x.actor < y.actor
                  AND y.t >= x.t - ? AND y.t <= x.t + ?
             ),
-            per_item AS (  -- one row per actor pair and item: their closest posts
-                SELECT actor_a, actor_b, item, arg_min(tb - ta, abs(tb - ta)) AS delta
+            closest AS (  -- one row per actor pair and item: their closest posts, taken
+                -- both ways so that a gap as close either way is a tie, not an arbitrary pick
+                SELECT actor_a, actor_b, item,
+                       arg_min(tb - ta, {'gap': abs(tb - ta), 'd': tb - ta}) AS lo,
+                       arg_min(tb - ta, {'gap': abs(tb - ta), 'd': ta - tb}) AS hi
                 FROM pairs GROUP BY actor_a, actor_b, item
+            ),
+            per_item AS (
+                SELECT actor_a, actor_b, item, abs(lo) AS gap,
+                       CASE WHEN lo = hi THEN lo ELSE 0 END AS delta
+                FROM closest
             )
             SELECT actor_a, actor_b, count(*) AS items,
                    count(*) FILTER (WHERE delta > 0) AS a_first,
                    count(*) FILTER (WHERE delta < 0) AS b_first,
-                   median(abs(delta)) AS median_delay_s
+                   median(gap) AS median_delay_s
             FROM per_item GROUP BY actor_a, actor_b
             HAVING count(*) >= ?
             ORDER BY items DESC, actor_a, actor_b
