@@ -634,6 +634,8 @@ def test_posts_as_close_both_ways_are_a_tie_not_a_pick(store):
         t = t0 + 3600 * k
         posts += [("gus", f"gh{k}", t - 20), ("hal", f"gh{k}", t), ("gus", f"gh{k}", t + 20)]
     posts += [("gus", "gh9", t0 + 90_000), ("hal", "gh9", t0 + 90_010)]  # gus first, by 10 s
+    for k in range(2):  # times that are not numbers order nothing and pair with nothing
+        posts += [("gus", f"nan{k}", float("nan")), ("hal", f"nan{k}", float("nan"))]
     for order in (posts, posts[::-1]):
         edge = _edge(co_action_edges(store, _acts(order), window_s=60, min_repeat=2), "gus", "hal")
         assert (edge["items"], edge["a_first"], edge["b_first"]) == (4, 1, 0)

@@ -183,6 +183,7 @@ def run_cascades(
 
 
 SCORED_LANGUAGES = frozenset({"en"})  # what the credit scorer was trained on (METER)
+BLOCK = 4096  # children whose parent search (and credit scoring) is prepared together
 AGENCY_PICKUP = 0.2  # share of an agency text a non-agency parent must explain, uncredited
 
 
@@ -318,9 +319,11 @@ def _trees(
     by_child: dict = {}
     for rec in cands_all.itertuples(index=False):
         by_child.setdefault((rec.cluster_id, rec.child) if keyed else rec.child, []).append(rec)
-    # first every cluster's first choice of parent, so that the children whose credits will
-    # be read are known (and can be scored together) before any is read
-    searches = []
+    # a block of clusters at a time: first each child's first choice of parent, so that the
+    # children whose credits will be read are known (and scored together) before any is
+    # read; blocks keep what is held at once bounded on a large corpus
+    block: list = []
+    held = 0
     for cluster_id, group in members.groupby("cluster_id"):
         in_cluster = set(group["seq"].tolist())
         kids = []
@@ -332,12 +335,22 @@ def _trees(
                 if r.parent in in_cluster
             ]
             kids.append((child, cands, _choose_parent(child, cands, docs) if cands else None))
-        searches.append((cluster_id, kids))
+        block.append((cluster_id, kids))
+        held += len(kids)
+        if held >= BLOCK:
+            _tree_block(block, docs, credits_of, summary, prefetch, rows)
+            block, held = [], 0
+    _tree_block(block, docs, credits_of, summary, prefetch, rows)
+    return rows
+
+
+def _tree_block(block: list, docs: dict[int, dict], credits_of, summary, prefetch, rows) -> None:
+    """The edges of a block of clusters, whose first choices of parent are made."""
     if prefetch is not None:
         prefetch(
-            list(dict.fromkeys(int(c) for _, kids in searches for c, _, e in kids if e is not None))
+            list(dict.fromkeys(int(c) for _, kids in block for c, _, e in kids if e is not None))
         )
-    for cluster_id, kids in searches:
+    for cluster_id, kids in block:
         summary.clusters += 1
         for child, cands, edge in kids:
             set_aside = []
@@ -389,7 +402,6 @@ def _trees(
             summary.unattributed += int(not attributed)
             summary.low_confidence += int(confidence < 0.5)
             summary.relations[relation] = summary.relations.get(relation, 0) + 1
-    return rows
 
 
 def _relation(parent: dict, child: dict) -> str:

@@ -166,7 +166,8 @@ class CreditScorer:
     def score_texts(self, texts: list[str]) -> list[list[tuple[Sentence, float]]]:
         """``score`` for several texts at once. Their sentences are batched together by
         length: one text's few sentences padded to its longest cost about half as much
-        again as the same sentences sorted among many texts'."""
+        again as the same sentences sorted among many texts'. A sentence's score depends
+        on its batch only at the level of float rounding (about 1e-8)."""
         keys = [self._key(t) for t in texts]
         found = {k: self._memo[k] for k in keys if k in self._memo}
         todo: dict[bytes, tuple[str, list[Sentence]]] = {}
@@ -179,10 +180,13 @@ class CreditScorer:
             for i in range(len(sentences))
         ]
         probs = self.score_pairs(pairs) if pairs else np.zeros(0, dtype=np.float32)
+        if len(probs) != len(pairs):
+            raise RuntimeError(f"{len(probs)} scores for {len(pairs)} sentences")
         at = 0
         for key, (_text, sentences) in todo.items():
+            mine = probs[at : at + len(sentences)]
             rows = np.array(
-                [(s.start, s.end, p) for s, p in zip(sentences, probs[at:], strict=False)],
+                [(s.start, s.end, p) for s, p in zip(sentences, mine, strict=True)],
                 dtype=np.float64,
             ).reshape(-1, 3)
             at += len(sentences)

@@ -59,6 +59,7 @@ def co_action_edges(
             WITH shared AS (  -- an item acted on once can pair with nothing
                 SELECT actor, item, t, floor(t / ?) AS bucket FROM _acts
                 WHERE item IN (SELECT item FROM _acts GROUP BY item HAVING count(*) > 1)
+                  AND NOT isnan(t)  -- a time that is not a number orders nothing
             ),
             near AS (  -- each action also in the buckets either side of its own
                 SELECT actor, item, t, bucket + d AS bucket
