@@ -305,6 +305,12 @@ def test_null_model_separates_coordination_from_busyness(store, tmp_path):
     groups = find_groups(scored[scored["p"] <= 0.05], acts, 300)
     assert [g.members for g in groups] == [["bot_a", "bot_b", "bot_c", "bot_d"]]
     assert groups[0].first_mover == "bot_a" and groups[0].items == 6
+    # the same actions in another row order (a store's scan order is not fixed): the same
+    # null model, so a rerun reports the same figures
+    for seed in (2, 3):
+        mixed = acts.sample(frac=1, random_state=seed).reset_index(drop=True)
+        again = score_edges(store, mixed, edges, window_s=300, runs=30, seed=1)
+        pd.testing.assert_frame_equal(again, scored)
 
 
 def test_cli_coordination_on_demo_finds_the_scenario_accounts(tmp_path):

@@ -62,6 +62,9 @@ def score_edges(
         for col in ("null_mean", "null_sd", "z", "p"):
             edges[col] = np.nan
         return edges
+    # the random times go to rows in a fixed order, not the store's scan order (which a
+    # parallel query does not fix): the same corpus and seed give the same null model
+    actions = actions.sort_values(["t", "actor", "item"], kind="stable", ignore_index=True)
     rng = np.random.default_rng(seed)
     key = list(zip(edges["actor_a"], edges["actor_b"], strict=True))
     index = {k: i for i, k in enumerate(key)}
