@@ -71,16 +71,17 @@ def co_action_edges(
                   ON x.item = y.item AND x.bucket = y.bucket AND x.actor < y.actor
                  AND y.t >= x.t - ? AND y.t <= x.t + ?
             ),
-            closest AS (  -- one row per actor pair and item: their closest posts, taken
-                -- both ways so that a gap as close either way is a tie, not an arbitrary pick
-                SELECT actor_a, actor_b, item,
-                       arg_min(tb - ta, {'gap': abs(tb - ta), 'd': tb - ta}) AS lo,
-                       arg_min(tb - ta, {'gap': abs(tb - ta), 'd': ta - tb}) AS hi
+            closest AS (  -- one row per actor pair and item: their closest posts, looked
+                -- for both ways so that a gap as close either way is a tie, not a pick
+                SELECT actor_a, actor_b, item, min(abs(tb - ta)) AS gap,
+                       min(tb - ta) FILTER (WHERE tb > ta) AS after,
+                       max(tb - ta) FILTER (WHERE tb < ta) AS before
                 FROM pairs GROUP BY actor_a, actor_b, item
             ),
             per_item AS (
-                SELECT actor_a, actor_b, item, abs(lo) AS gap,
-                       CASE WHEN lo = hi THEN lo ELSE 0 END AS delta
+                SELECT actor_a, actor_b, item, gap,
+                       CASE WHEN gap = 0 OR (after = gap AND -before = gap) THEN 0
+                            WHEN after = gap THEN after ELSE before END AS delta
                 FROM closest
             )
             SELECT actor_a, actor_b, count(*) AS items,
