@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import sys
@@ -46,9 +47,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, write_result
 from attribution_data import CACHE, build, meter_texts
-from attribution_train import MAX_TOKENS, ROUND_SAMPLE, SAMPLES, pair
+from attribution_train import ROUND_SAMPLE, SAMPLES, batches
 
-FEATURES = CACHE / "attribution_frozen_layers.npy"
+FEATURES = CACHE / "attribution_frozen_layers.npz"
 BITFIT_SCORES = Path(__file__).resolve().parent / "results" / "attribution_round_scores.jsonl.gz"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 LAYERS = {"all": slice(0, 7), "last": slice(6, 7)}
@@ -69,39 +70,34 @@ def layer_means(rows: list[dict], batch: int = 64) -> np.ndarray:
     enc = AutoModel.from_pretrained(model_dir).eval()
     bf16 = native_bf16()
     out = np.zeros((len(rows), 7, HIDDEN), dtype=np.float32)
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["text"]))
     t0 = time.perf_counter()
     with torch.inference_mode():
-        for start in range(0, len(order), batch):
-            idx = order[start : start + batch]
-            firsts, seconds = zip(*(pair(rows[i]) for i in idx), strict=True)
-            inputs = tok(
-                list(firsts),
-                list(seconds),
-                truncation="longest_first",
-                max_length=MAX_TOKENS,
-                padding=True,
-                return_tensors="pt",
-            )
+        # the trainer's batches: the same pairs, tokenised the same way, by length
+        for step, (idx, inputs) in enumerate(batches(tok, rows, batch, "cpu", shuffle=False)):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 states = enc(**inputs, output_hidden_states=True).hidden_states
             mask = inputs["attention_mask"].unsqueeze(-1).float()
             for layer, h in enumerate(states):
                 pooled = (h.float() * mask).sum(1) / mask.sum(1).clamp(min=1.0)
                 out[idx, layer] = pooled.numpy()
-            if start // batch % 50 == 0:
-                done = start + len(idx)
+            if step % 50 == 0:
+                done = step * batch + len(idx)
                 print(f"  {done}/{len(rows)} pairs, {time.perf_counter() - t0:.0f} s", flush=True)
     return out
 
 
 def features(rows: list[dict]) -> np.ndarray:
+    """The layer means, cached beside the rows they were made from (a digest of the rows'
+    ids and texts: new labels or a new sentence splitter make them again)."""
+    digest = hashlib.blake2b(
+        json.dumps([(r["path"], r["index"], r["text"]) for r in rows]).encode(), digest_size=16
+    ).hexdigest()
     if FEATURES.exists():
-        feats = np.load(FEATURES)
-        if len(feats) == len(rows):
-            return feats
+        with np.load(FEATURES) as cached:
+            if str(cached["digest"]) == digest:
+                return cached["feats"]
     feats = layer_means(rows)
-    np.save(FEATURES, feats)
+    np.savez(FEATURES, feats=feats, digest=np.array(digest))
     return feats
 
 
