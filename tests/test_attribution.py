@@ -29,6 +29,11 @@ def test_naming_the_outlet_or_an_alias_with_exact_span():
     credits = find_credits(text, parent_source="Northern Wire Service")
     named = next(c for c in credits if c.kind == "names-source")
     assert text[named.begin : named.end] == "Northern Wire Service"
+    # several spellings of the parent that find the same words give one credit, not three
+    text = "According to Reuters, the plant was evacuated."
+    credits = find_credits(text, parent_source="Reuters", parent_aliases=["reuters", "REUTERS"])
+    named = [(c.begin, c.end) for c in credits if c.kind == "names-source"]
+    assert named == [(13, 20)] and text[13:20] == "Reuters"
     alias = find_credits(
         "As NWS put it, the reservoir was isolated.",
         parent_source="Northern Wire Service",

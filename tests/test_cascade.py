@@ -81,6 +81,15 @@ def test_missing_and_tied_times_give_low_confidence_not_confident_guesses(store,
             continue
         assert edge.time_relation in ("unknown", "tie", "overlap"), doc
         assert edge.confidence < 0.5, doc
+    # undated and identical: a date is missing (not a tie), and nothing ordered the pair
+    b = members["b"]
+    assert b.parent == "a" and b.time_relation == "unknown"
+    assert json.loads(b.evidence)["ordered_by"] == "neither"
+    # c and d share a day and differ only in their own last sentence: a tie
+    assert {members["c"].time_relation, members["d"].time_relation} & {"tie", "overlap"}
+    # the cluster's table counts the guesses apart from the confident copies
+    row = origins(store).iloc[0]
+    assert row["low_confidence"] == row["copies"] == 3 and row["claim"] is None
 
 
 def test_certain_order_gives_confident_parent(store, tmp_path):
@@ -99,6 +108,8 @@ def test_certain_order_gives_confident_parent(store, tmp_path):
     )
     assert members["late"].parent == "wire" and members["late"].time_relation == "before"
     assert members["late"].confidence > 0.8
+    assert json.loads(members["late"].evidence)["ordered_by"] == "time"
+    assert origins(store)["low_confidence"].tolist() == [0]
     assert members["wire"].parent is None or members["wire"].parent != members["wire"].parent
     # how it spread: two days apart, so counted per day, from the wire's day on
     spread = timeline(store, [1])[1]
@@ -218,3 +229,31 @@ def test_agency_sharing_only_background_with_an_older_paper_is_not_its_copy(stor
     # credited, the pick-up stands; a non-agency outlet is judged on the text alone
     assert edges["wire-credit"][0] == "paper"
     assert edges["courier"][0] in {"paper", "wire", "wire-credit"}
+
+
+def test_report_and_tree_say_when_a_date_is_missing(store, tmp_path):
+    """An undated copy reads "date unknown" with its reason, never a NaT or a tie."""
+    from typer.testing import CliRunner
+
+    from echoscope.cli import app
+    from echoscope.present.report import write_report
+
+    db = tmp_path / "undated.duckdb"
+    from echoscope.store import Store
+
+    with Store(db) as own:
+        members = _load(
+            own,
+            tmp_path,
+            [
+                {"id": "wire", "series": "wire", "date": "2025-03-01T08:00:00Z", "text": STORY},
+                {"id": "undated", "series": "gazette", "text": STORY},
+            ],
+        )
+        assert members["undated"].time_relation == "unknown"
+        html = write_report(own, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "NaT" not in html and "date unknown" in html and "a date is missing" in html
+    res = CliRunner().invoke(app, ["cascade", "1", "--db", str(db)])
+    shown = " ".join(res.output.split())
+    assert res.exit_code == 0 and "date unknown" in shown and "(a date is missing)" in shown
+    assert "2 documents" in shown

@@ -289,6 +289,25 @@ def test_demo_traces_its_claims_and_trace_command(tmp_path):
     assert not ledger["attributed"] and ledger["evidence"]["basis"] == "claim"
     res = run("cascade", str(wire["cluster_id"]), "--claim", "--db", db)
     assert res.exit_code == 0 and "no credit" in res.stdout and "claim cluster" in res.stdout
+    shown = " ".join(res.stdout.split())
+    # a link credit is evidence to follow: printed whole, never cut
+    assert courier["credit_text"] in shown.replace(" ", "") or courier["credit_text"] in shown
+    assert "(published before it)" in shown and "(times in UTC)" in shown
+    # the claims table names each claim; a claim id given without --claim is pointed to it
+    assert wire["claim"] and wire["low_confidence"] >= 0
+    listed = run("origins", "--claims", "--db", db)
+    assert wire["claim"].split()[0] in listed.stdout and "claim" in listed.stdout
+    reuse_ids = {r["cluster_id"] for r in json.loads(run("origins", "--db", db, "--json").stdout)}
+    claim_only = next(r["cluster_id"] for r in top if r["cluster_id"] not in reuse_ids)
+    wrong = runner.invoke(app, ["cascade", str(claim_only), "--db", db])
+    assert wrong.exit_code == 2 and "add --claim" in " ".join(wrong.output.split())
+    # --limit 0 lists every cluster; a negative limit is refused
+    every = json.loads(run("origins", "--claims", "--limit", "0", "--db", db, "--json").stdout)
+    two = json.loads(run("origins", "--claims", "--limit", "2", "--db", db, "--json").stdout)
+    assert len(every) == len(top) > 2 and [r["cluster_id"] for r in two] == [
+        r["cluster_id"] for r in top[:2]
+    ]
+    assert runner.invoke(app, ["origins", "--limit", "-1", "--db", db]).exit_code == 2
     # The claim clusters export lists the six identical posts in one cluster, with sentences.
     out = tmp_path / "claims.csv"
     res = run(

@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -44,7 +44,7 @@ DbOpt = Annotated[
     Path,
     typer.Option("--db", help="The store file (DuckDB).", envvar="ECHOSCOPE_DB"),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (one line).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
 CsvRawOpt = Annotated[
     bool,
@@ -743,10 +743,12 @@ def cascade(
             frame = tree(store, cluster_id, claims=claim)
         spread = timeline(store, [cluster_id], claims=claim).get(cluster_id) if len(frame) else None
     if frame.empty:
-        raise UserError(
-            f"no {'claim ' if claim else ''}cluster {cluster_id} (run `echoscope analyze`, "
-            f"then `echoscope origins{' --claims' if claim else ''}`)"
-        )
+        hint = f"run `echoscope analyze`, then `echoscope origins{' --claims' if claim else ''}`"
+        if not claim:
+            with Store(db, read_only=True) as store, suppress(Exception):
+                if not tree(store, cluster_id, claims=True).empty:
+                    hint = f"claim cluster {cluster_id} exists: add --claim"
+        raise UserError(f"no {'claim ' if claim else ''}cluster {cluster_id} ({hint})")
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     if as_json:
         for r in rows:
@@ -754,10 +756,8 @@ def cascade(
         print(json.dumps(rows, ensure_ascii=False, default=str))
         return
     kind = "claim cluster" if claim else "cluster"
-    out.print(
-        _tree_view(rows, f"[bold]{kind} {cluster_id}[/]: {len(rows)} documents", claim),
-        highlight=False,
-    )
+    title = f"[bold]{kind} {cluster_id}[/]: {_count(len(rows), 'document')} (times in UTC)"
+    out.print(_tree_view(rows, title, claim), highlight=False)
     if spread and spread["steps"]:
         table = Table(title=f"over time (per {spread['unit']})")
         for col in ("from", "documents", "new sources", "total documents", "total sources"):
@@ -773,6 +773,38 @@ def cascade(
         out.print(table)
         if spread["undated"]:
             out.print(f"{spread['undated']} undated document(s) not on the timeline")
+
+
+def _opening(text: str, n: int) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= n else words[: n - 1].rstrip() + "…"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _when(value) -> str:
+    """A time as the tables show it, or that there is none."""
+    if value is None or value != value or str(value) == "NaT":
+        return "date unknown"
+    return str(value)[:16]
+
+
+def _duration(value) -> str:
+    """A spread as a person reads it: 45 s, 6 min, 3.5 h, 12 days."""
+    import pandas as pd
+
+    if value is None or value != value or str(value) == "NaT":
+        return "—"
+    seconds = pd.Timedelta(value).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 @contextmanager
@@ -794,15 +826,18 @@ def _tree_view(rows: list[dict], title: str, claim: bool):
     root = Tree(title)
     verb = "repeats" if claim else "copies"
 
+    from echoscope.trace.cascade import relation_words
+
     def label(r: dict) -> str:
         when = str(r["published_at"])[:16] if r["published_at"] is not None else "date unknown"
         text = f"{when}  [bold]{escape(str(r['source'] or '?'))}[/]  {escape(str(r['doc']))}"
         if r["parent_seq"] is None:
             return text + "  [cyan](first appearance)[/]"
         if r["attributed"]:
-            credit = (
-                f"[green]credits it ({r['credit_kind']}: {escape(str(r['credit_text'])[:60])})[/]"
-            )
+            words = str(r["credit_text"])
+            if not str(r["credit_kind"]).startswith("link") and len(words) > 80:
+                words = words[:79] + "…"  # a link is evidence to follow: always whole
+            credit = f"[green]credits it ({r['credit_kind']}: {escape(words)})[/]"
         else:
             credit = "[red]no credit[/]"
             from echoscope.trace.cascade import other_credit
@@ -812,7 +847,7 @@ def _tree_view(rows: list[dict], title: str, claim: bool):
                 credit += f" [yellow](credits another source: {escape(other)})[/]"
         return text + (
             f"\n   {verb} {escape(str(r['parent_source'] or '?'))}: confidence "
-            f"{r['confidence']:.2f} ({r['time_relation']}), {credit}"
+            f"{r['confidence']:.2f} ({relation_words(r['time_relation'])}), {credit}"
         )
 
     nodes: dict = {}
@@ -839,13 +874,16 @@ def _tree_view(rows: list[dict], title: str, claim: bool):
 @_friendly
 def origins(
     db: DbOpt = Path("echoscope.duckdb"),
-    limit: Annotated[int, typer.Option(help="Clusters to list.")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="Clusters to list (0: all).")] = 20,
     claims: Annotated[
         bool, typer.Option("--claims", help="Claim clusters (repeated in any words) instead.")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """The largest reuse clusters: first source, spread, and the copies that gave no credit."""
+    """The largest reuse clusters: first source, spread, and the copies that gave no credit.
+
+    A copy's parent comes with a confidence: low (below 0.5) when times cannot order the
+    pair (a tie, a missing date); `cascade CLUSTER_ID` shows why, per copy."""
     from echoscope.store import Store
     from echoscope.trace.cascade import origins as load_origins
     from echoscope.trace.cascade import timeline
@@ -864,33 +902,36 @@ def origins(
     if not rows:
         out.print("No cascades yet: run `echoscope analyze` first.")
         return
+    from rich.markup import escape
+
     table = Table(title="origins of claims" if claims else "origins")
-    for col in (
-        "cluster",
-        "first source",
-        "first published",
-        "docs",
-        "sources",
-        "spread",
-        "copies",
-        "uncredited",
-    ):
-        right = col in ("cluster", "docs", "sources", "copies", "uncredited")
-        table.add_column(col, justify="right" if right else "left")
+    # a claim's opening words take the room of when and how far it spread (in --json)
+    columns = ["cluster"] + (
+        ["claim", "first source"]
+        if claims
+        else ["first source", "first published (UTC)", "sources", "spread"]
+    )
+    columns += ["docs", "copies", "uncredited", "low conf."]
+    numeric = ("cluster", "docs", "sources", "copies", "uncredited", "low conf.")
+    for col in columns:
+        table.add_column(col, justify="right" if col in numeric else "left")
     for r in rows:
         share = (
-            f"{r['unattributed']} ({r['unattributed'] / r['copies']:.0%})" if r["copies"] else "0"
+            f"{r['unattributed']} ({r['unattributed'] / r['copies']:.0%})" if r["copies"] else "—"
         )
-        table.add_row(
-            str(r["cluster_id"]),
-            str(r["first_source"]),
-            str(r["first_published"])[:16],
-            str(r["documents"]),
-            str(r["sources"]),
-            str(r["spread"]),
-            str(r["copies"]),
-            share,
-        )
+        cells = {
+            "cluster": str(r["cluster_id"]),
+            "claim": escape(_opening(str(r.get("claim") or ""), 70)),
+            "first source": escape(str(r["first_source"])),
+            "first published (UTC)": _when(r["first_published"]),
+            "sources": str(r["sources"]),
+            "spread": _duration(r["spread"]),
+            "docs": str(r["documents"]),
+            "copies": str(r["copies"]),
+            "uncredited": share,
+            "low conf.": str(r["low_confidence"]),
+        }
+        table.add_row(*(cells[c] for c in columns))
     out.print(table)
 
 

@@ -39,6 +39,13 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def _when(value: object) -> str:
+    """A time for a table cell (escaped), or that there is none."""
+    if value is None or value != value or str(value) in ("NaT", "nan", "None"):
+        return "date unknown"
+    return _e(str(value)[:16])
+
+
 def write_report(store: Store, out: str | Path, title: str = "echoscope report") -> Path:
     out = Path(out)
     stats = store.stats()
@@ -115,7 +122,8 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
 
 def _cascade_section(store: Store) -> list[str]:
     """First appearances and who copied whom, with the credit each copy gave."""
-    from echoscope.trace.cascade import origins, other_credit, tree
+
+    from echoscope.trace.cascade import origins, other_credit, relation_words, tree
 
     top = origins(store, limit=50)
     if top.empty:
@@ -129,7 +137,8 @@ def _cascade_section(store: Store) -> list[str]:
         members = tree(store, int(row.cluster_id))
         parts.append(
             f"<h3>Cluster {row.cluster_id}: first seen at {_e(row.first_source)} "
-            f"({_e(str(row.first_published)[:16])}), {row.documents} documents, "
+            f"({_when(row.first_published)}), "
+            f"{row.documents} documents, "
             f"{row.unattributed} of {row.copies} copies without credit</h3>"
             "<table><tr><th>published</th><th>source</th><th>document</th><th>copies</th>"
             "<th>confidence</th><th>credit</th></tr>"
@@ -150,9 +159,9 @@ def _cascade_section(store: Store) -> list[str]:
                 )
                 if not m.attributed and (other := other_credit(m.evidence)):
                     credit += f"<br><span class='muted'>credits another source: {_e(other)}</span>"
-                conf = f"{m.confidence:.2f} ({_e(m.time_relation)})"
+                conf = f"{m.confidence:.2f} ({_e(relation_words(m.time_relation))})"
             parts.append(
-                f"<tr><td>{_e(str(m.published_at)[:16])}</td><td>{_e(m.source)}</td><td><code>{_e(m.doc)}</code></td>"
+                f"<tr><td>{_when(m.published_at)}</td><td>{_e(m.source)}</td><td><code>{_e(m.doc)}</code></td>"
                 f"<td>{parent}</td><td>{conf}</td><td>{credit}</td></tr>"
             )
         parts.append("</table>")
@@ -179,7 +188,7 @@ def _reuse_section(store: Store) -> list[str]:
         )
         for row in clusters.head(MAX_ROWS).itertuples():
             parts.append(
-                f"<tr><td>{row.cluster_id}</td><td>{_e(row.published_at)}</td><td>{_e(row.source)}</td>"
+                f"<tr><td>{row.cluster_id}</td><td>{_when(row.published_at)}</td><td>{_e(row.source)}</td>"
                 f"<td><code>{_e(row.doc)}</code></td><td class='excerpt'>{_e(row.excerpt)}</td></tr>"
             )
         parts.append("</table>")
@@ -203,13 +212,14 @@ def _reuse_section(store: Store) -> list[str]:
     exact = links[links["method"] == "exact"]
     if len(exact):
         parts.append(
-            f"<h3>Identical texts</h3><p class='muted'>{len(exact):,} documents repeat another word for word.</p>"
+            f"<h3>Identical texts</h3><p class='muted'>{len(exact):,} "
+            f"{'document repeats' if len(exact) == 1 else 'documents repeat'} another word for word.</p>"
             "<table><tr><th>first</th><th>repeated by</th><th>published</th></tr>"
         )
         for link in exact.head(MAX_ROWS).itertuples():
             parts.append(
                 f"<tr><td><code>{_e(link.doc_a)}</code> ({_e(link.source_a)})</td>"
-                f"<td><code>{_e(link.doc_b)}</code> ({_e(link.source_b)})</td><td>{_e(link.published_b)}</td></tr>"
+                f"<td><code>{_e(link.doc_b)}</code> ({_e(link.source_b)})</td><td>{_when(link.published_b)}</td></tr>"
             )
         parts.append("</table>")
     return parts

@@ -555,7 +555,9 @@ def find_credits(
             b, e = (m.start(), m.end()) if case_sensitive else folded.span(m.start(), m.end())
             if case_sensitive and _acronym_is_noun(text, b, e):
                 continue
-            credits.append(Credit("names-source", b, e, text[b:e], parent_source, True))
+            if not any(c.kind == "names-source" and (c.begin, c.end) == (b, e) for c in credits):
+                # several spellings of one name ("Reuters", "reuters") find the same words
+                credits.append(Credit("names-source", b, e, text[b:e], parent_source, True))
             break
     # 3. agency credits (any agency; names the parent if it is the parent's agency)
     for canonical, aliases in agencies.items():

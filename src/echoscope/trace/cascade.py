@@ -36,7 +36,21 @@ NEAR_TIE = 0.05  # scores within this of the best count as a tie
 MIN_MATCHED = 12  # words a link must align to make a parent, unless it covers ...
 MIN_COVERAGE = 0.2  # ... this share of the child (a copied short post)
 BASE = {"before": 0.95, "overlap": 0.55, "tie": 0.3, "unknown": 0.35}
+# how each time relation reads in the CLI and the report
+RELATION_WORDS = {
+    "before": "published before it",
+    "overlap": "times overlap; the text orders them",
+    "tie": "same time, and the text gives no order",
+    "unknown": "a date is missing",
+}
+
+
+def relation_words(relation: object) -> str:
+    return RELATION_WORDS.get(str(relation), str(relation))
+
+
 TEXT_MARGIN = 0.15  # coverage difference needed to orient a pair by text alone
+LOW_CONFIDENCE = 0.5  # a parent below this is a guess the evidence barely supports
 
 
 @dataclass
@@ -400,7 +414,7 @@ def _tree_block(block: list, docs: dict[int, dict], credits_of, summary, prefetc
             summary.edges += 1
             summary.attributed += int(attributed)
             summary.unattributed += int(not attributed)
-            summary.low_confidence += int(confidence < 0.5)
+            summary.low_confidence += int(confidence < LOW_CONFIDENCE)
             summary.relations[relation] = summary.relations.get(relation, 0) + 1
 
 
@@ -455,7 +469,8 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
                 )
                 if not earlier:
                     continue
-                relation = "tie"
+                # times overlap: a tie; a date missing stays "unknown", as weak as a tie
+                relation = "tie" if relation == "overlap" else "undirected"
         gap = (
             (crow["earliest"] - prow["earliest"]).total_seconds()
             if pd.notna(crow["earliest"]) and pd.notna(prow["earliest"])
@@ -466,7 +481,7 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
         return None
     # Certain time order first: a document known to be earlier that shares real text is a
     # better claim than a same-day sibling that may itself be a copy of the same source.
-    rank = {"before": 0, "overlap": 1, "tie": 2, "unknown": 3}
+    rank = {"before": 0, "overlap": 1, "tie": 2, "undirected": 2, "unknown": 3}
     best_rank = min(rank[rel] for _, rel, *_ in scored)
     scored_best = [s for s in scored if rank[s[1]] == best_rank]
     best_strength = max(s[0] for s in scored_best)
@@ -480,11 +495,21 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
         )
     )
     strength, relation, parent, gap, row = tied[0]
-    base = BASE[relation]
+    # what ordered the pair: certain times, the text (the copy is mostly shared text), or
+    # neither (the earlier point time or the earlier read, a guess said to be one)
+    ordered_by = {"before": "time", "tie": "neither", "undirected": "neither"}.get(relation, "text")
+    if relation == "undirected":
+        relation, base = "unknown", BASE["tie"]
+    else:
+        base = BASE[relation]
     confidence = base * (0.5 + 0.5 * min(1.0, strength)) * (1.0 if len(tied) == 1 else 0.8)
     alternatives = sorted(
         (
-            {"seq": s[2], "strength": round(s[0], 4), "relation": s[1]}
+            {
+                "seq": s[2],
+                "strength": round(s[0], 4),
+                "relation": "unknown" if s[1] == "undirected" else s[1],
+            }
             for s in scored
             if s[2] != parent
         ),
@@ -499,6 +524,7 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
             "semantic": float(row.semantic),
             "reuse_link_id": int(row.link_id) if pd.notna(row.link_id) else None,
             "gap_seconds": gap,
+            "ordered_by": ordered_by,
             "alternatives": alternatives,
         }
     else:
@@ -509,6 +535,7 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
             "coverage_parent": float(row.cov_parent),
             "identity": float(row.identity) if row.identity == row.identity else None,
             "gap_seconds": gap,
+            "ordered_by": ordered_by,
             "alternatives": alternatives,
         }
     return parent, confidence, relation, strength, evidence, row
@@ -595,11 +622,17 @@ def _edges_table(claims: bool) -> str:
 
 def origins(store: Store, limit: int = 50, claims: bool = False) -> pd.DataFrame:
     """One row per cluster (reuse, or claim with ``claims``): first appearance, spread,
-    and how many copies gave credit."""
+    how many copies gave credit, and how many parents are low-confidence guesses (a tie,
+    a missing date). ``limit`` 0: every cluster. Claim clusters carry their claim: the
+    sentence at the cluster's centre."""
+    claim_text = (
+        "(SELECT t.text FROM claim_texts t WHERE t.row = m.cluster_id)" if claims else "NULL"
+    )
     return store.con.execute(
         f"""
         WITH m AS (
-            SELECT e.cluster_id, e.child_seq, e.parent_seq, e.attributed, d.id, d.source, d.published_at
+            SELECT e.cluster_id, e.child_seq, e.parent_seq, e.attributed, e.confidence, d.id,
+                   d.source, d.published_at
             FROM {_edges_table(claims)} e JOIN documents d ON d.seq = e.child_seq
         ),
         roots AS (
@@ -607,19 +640,25 @@ def origins(store: Store, limit: int = 50, claims: bool = False) -> pd.DataFrame
                    arg_min(source, coalesce(published_at, TIMESTAMP '9999-01-01')) AS first_source,
                    min(published_at) AS first_published, count(*) AS roots
             FROM m WHERE parent_seq IS NULL GROUP BY cluster_id
+        ),
+        per AS (
+            SELECT m.cluster_id, r.first_doc, r.first_source, r.first_published,
+                   count(*) AS documents, count(DISTINCT m.source) AS sources,
+                   max(m.published_at) - min(m.published_at) AS spread,
+                   count(*) FILTER (WHERE m.parent_seq IS NOT NULL) AS copies,
+                   count(*) FILTER (WHERE m.parent_seq IS NOT NULL AND NOT m.attributed) AS unattributed,
+                   count(*) FILTER (WHERE m.parent_seq IS NOT NULL AND m.confidence < {LOW_CONFIDENCE})
+                       AS low_confidence,
+                   r.roots
+            FROM m JOIN roots r USING (cluster_id)
+            GROUP BY m.cluster_id, r.first_doc, r.first_source, r.first_published, r.roots
+            ORDER BY documents DESC, m.cluster_id
+            {"LIMIT ?" if limit else ""}
         )
-        SELECT m.cluster_id, r.first_doc, r.first_source, r.first_published,
-               count(*) AS documents, count(DISTINCT m.source) AS sources,
-               max(m.published_at) - min(m.published_at) AS spread,
-               count(*) FILTER (WHERE m.parent_seq IS NOT NULL) AS copies,
-               count(*) FILTER (WHERE m.parent_seq IS NOT NULL AND NOT m.attributed) AS unattributed,
-               r.roots
-        FROM m JOIN roots r USING (cluster_id)
-        GROUP BY m.cluster_id, r.first_doc, r.first_source, r.first_published, r.roots
-        ORDER BY documents DESC, m.cluster_id
-        LIMIT ?
+        SELECT per.*, {claim_text.replace("m.cluster_id", "per.cluster_id")} AS claim FROM per
+        ORDER BY documents DESC, cluster_id
         """,
-        [limit],
+        [int(limit)] if limit else [],
     ).df()
 
 
