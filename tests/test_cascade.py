@@ -257,3 +257,34 @@ def test_report_and_tree_say_when_a_date_is_missing(store, tmp_path):
     shown = " ".join(res.output.split())
     assert res.exit_code == 0 and "date unknown" in shown and "(a date is missing)" in shown
     assert "2 documents" in shown
+
+
+def test_verbatim_republishers_are_traced_to_the_agency_not_the_first_one_read(store, tmp_path):
+    """The reuse stage aligns identical texts once, through the first read; in the tree
+    every identical copy still has the agency as a candidate, whatever the reading order."""
+    wire = STORY + "\n\nReporting by Anna Lind; editing by Tom Ware."
+    for order in (("x", "y", "z", "wire"), ("z", "wire", "y", "x")):
+        records = {
+            "wire": {
+                "id": "wire",
+                "series": "agency",
+                "date": "2025-03-01T08:00:00Z",
+                "text": wire,
+            },
+            "x": {"id": "x", "series": "ex", "date": "2025-03-01T09:00:00Z", "text": STORY},
+            "y": {"id": "y", "series": "why", "date": "2025-03-01T10:00:00Z", "text": STORY},
+            "z": {"id": "z", "series": "zed", "date": "2025-03-01T11:00:00Z", "text": STORY},
+        }
+        folder = tmp_path / "-".join(order)
+        folder.mkdir()
+        from echoscope.store import Store
+
+        with Store(folder / "s.duckdb") as own:
+            members = _load(own, folder, [records[k] for k in order])
+            methods = set(own.con.execute("SELECT method FROM reuse_links").df()["method"])
+        assert "exact" in methods, order  # the copies were aligned through one of them
+        for doc in ("x", "y", "z"):
+            edge = members[doc]
+            assert edge.parent == "wire" and edge.time_relation == "before", (order, doc)
+        inherited = [json.loads(members[d].evidence).get("identical_to") for d in "xyz"]
+        assert sum(i is not None for i in inherited) == 2, order

@@ -51,6 +51,7 @@ def relation_words(relation: object) -> str:
 
 TEXT_MARGIN = 0.15  # coverage difference needed to orient a pair by text alone
 LOW_CONFIDENCE = 0.5  # a parent below this is a guess the evidence barely supports
+INHERIT = 20  # links an identical copy takes over from its twin, strongest first
 
 
 @dataclass
@@ -148,7 +149,7 @@ def run_cascades(
 
     if not members.empty:
         links = con.execute(
-            "SELECT link_id, seq_a, seq_b, kind, coverage_a, coverage_b, identity, "
+            "SELECT link_id, seq_a, seq_b, kind, method, coverage_a, coverage_b, identity, "
             "coalesce(matched, 1000000) AS matched FROM reuse_links WHERE NOT boilerplate"
         ).df()
         passages = con.execute(
@@ -156,14 +157,26 @@ def run_cascades(
             "FROM reuse_passages p"
         ).df()
         # Both directions of every link, with the child's coverage as the parent's strength.
-        both = pd.concat(
-            [_directed(links, "a", "b"), _directed(links, "b", "a")], ignore_index=True
+        both = _with_identical(
+            pd.concat([_directed(links, "a", "b"), _directed(links, "b", "a")], ignore_index=True),
+            links,
         )
 
         spans = _spans(passages)
 
-        def reuse_credits(child: int, parent: int, _row) -> list:
-            return _credits(child, parent, docs, spans.get((child, parent), []), aliases, reviewer)
+        def reuse_credits(child: int, parent: int, row) -> list:
+            shared = spans.get((child, parent))
+            via = getattr(row, "via", None)
+            # a copy identical to the one that was aligned: its passages, where the texts
+            # are the same to the character
+            if (
+                shared is None
+                and via is not None
+                and via == via
+                and docs[child]["text"] == docs[int(via)]["text"]
+            ):
+                shared = spans.get((int(via), parent))
+            return _credits(child, parent, docs, shared or [], aliases, reviewer)
 
         rows = _trees(members, both, docs, reuse_credits, summary, prefetch)
         _insert_edges(con, "cascade_edges", rows)
@@ -225,6 +238,36 @@ def _directed(links: pd.DataFrame, parent: str, child: str) -> pd.DataFrame:
             f"coverage_{child}": "cov_child",
         }
     )
+
+
+def _with_identical(both: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """Directed candidate rows, plus those an identical copy inherits from its first copy.
+
+    The reuse stage compares identical documents once, through the first one read (its
+    ``exact`` links join each later copy to that one only). For the trees, a later copy
+    has every source its twin has: without them a verbatim republisher could only be
+    given the first-read republisher as parent, never the agency both took the text
+    from. Each copy inherits its twin's strongest INHERIT links (``via`` names the twin;
+    the coverages are the twin's, which are its own, the texts being the same)."""
+    exact = links.loc[links["method"] == "exact", ["seq_a", "seq_b"]]
+    plain = both.assign(via=np.nan)
+    if exact.empty:
+        return plain
+    # either side may be the one aligned (a and b are in time order, not reading order)
+    pairs = pd.concat(
+        [
+            exact.rename(columns={"seq_a": "via", "seq_b": "copy"}),
+            exact.rename(columns={"seq_b": "via", "seq_a": "copy"}),
+        ],
+        ignore_index=True,
+    )
+    twins = both[both["child"].isin(pairs["via"]) & (both["method"] != "exact")]
+    twins = twins.sort_values(["child", "cov_child"], ascending=[True, False], kind="stable")
+    twins = twins.groupby("child").head(INHERIT)
+    inherited = pairs.merge(twins, left_on="via", right_on="child")
+    inherited = inherited[inherited["parent"] != inherited["copy"]]
+    inherited = inherited.assign(child=inherited["copy"]).drop(columns="copy")
+    return pd.concat([plain, inherited[plain.columns]], ignore_index=True)
 
 
 def _spans(passages: pd.DataFrame) -> dict[tuple[int, int], list[tuple[int, int]]]:
@@ -538,6 +581,9 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
             "ordered_by": ordered_by,
             "alternatives": alternatives,
         }
+        via = getattr(row, "via", None)
+        if via is not None and via == via:  # the link is the identical twin's
+            evidence["identical_to"] = int(via)
     return parent, confidence, relation, strength, evidence, row
 
 
