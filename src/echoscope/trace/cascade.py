@@ -51,7 +51,8 @@ def relation_words(relation: object) -> str:
 
 TEXT_MARGIN = 0.15  # coverage difference needed to orient a pair by text alone
 LOW_CONFIDENCE = 0.5  # a parent below this is a guess the evidence barely supports
-INHERIT = 20  # links an identical copy takes over from its twin, strongest first
+INHERIT = 5  # links an identical copy takes over from its twin, strongest first (floods of
+# identical posts are common: each copy adds this many candidate rows)
 
 
 @dataclass
