@@ -332,3 +332,33 @@ def test_demo_traces_its_claims_and_trace_command(tmp_path):
     ):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
+
+
+def test_undated_copies_are_counted_at_ingest_and_in_sources(tmp_path):
+    """A document without a date is said so when read, and its copy's parent is counted
+    as a low-confidence guess per source; source names are printed as text, not markup."""
+    story = (
+        "The council approved the new bridge over the river Wyre after a vote of nine to four "
+        "on Tuesday night, ending a dispute that has lasted for more than six years."
+    )
+    hostile = "[red]Evil[/red]"
+    records = [
+        {"id": "wire", "series": "wire", "date": "2025-03-01T08:00:00Z", "text": story},
+        {"id": "late", "series": "gazette", "date": "2025-03-02T08:00:00Z", "text": story},
+        {"id": "nodate", "series": hostile, "text": story},
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    db = str(tmp_path / "s.duckdb")
+    summary = json.loads(run("ingest", str(path), "--db", db, "--json").stdout)
+    assert summary["undated"] == 1
+    res = run("ingest", str(path), "--db", str(tmp_path / "t.duckdb"))
+    assert "without a date" in res.stdout and "text alone" in " ".join(res.stdout.split())
+    run("analyze", "--db", db, "--stage", "reuse", "--quiet")
+    run("analyze", "--db", db, "--stage", "cascade", "--no-credit-model", "--quiet")
+    rows = {r["source"]: r for r in json.loads(run("sources", "--db", db, "--json").stdout)}
+    assert rows[hostile]["low_confidence"] == 1 and rows["gazette"]["low_confidence"] == 0
+    shown = " ".join(run("sources", "--db", db).stdout.split())
+    assert "[red]Evil" in shown  # printed as the text it is, not as markup
+    assert "[red]Evil[/red]" in " ".join(run("stats", "--db", db).stdout.split())
+    assert runner.invoke(app, ["sources", "--limit", "-1", "--db", db]).exit_code == 2

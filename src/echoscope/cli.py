@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -236,6 +237,8 @@ def _print_summary(s: dict) -> None:
     table.add_row("duplicates skipped", f"{s['duplicates']:,}")
     table.add_row("rejected", f"[red]{s['rejected']:,}[/]" if s["rejected"] else "0")
     table.add_row("warnings", f"[yellow]{s['warnings']:,}[/]" if s["warnings"] else "0")
+    if s.get("undated"):
+        table.add_row("without a date", f"[yellow]{s['undated']:,}[/]")
     rate = f" ({s['docs_per_s']:,.0f} records/s)" if s.get("docs_per_s") else ""
     table.add_row("time", f"{s['seconds']:.1f} s{rate}")
     out.print(table)
@@ -245,6 +248,12 @@ def _print_summary(s: dict) -> None:
         out.print(f"  [yellow]warning[/] {n:,} × {kind}", highlight=False)
     if s["rejected"]:
         out.print("  see them with: echoscope rejects", highlight=False)
+    if s.get("undated"):
+        out.print(
+            "  documents without a date cannot be ordered by time: the trees order them by "
+            "text alone, at low confidence (--map or --path-template can point at a date)",
+            highlight=False,
+        )
 
 
 # -- stats ----------------------------------------------------------------------------
@@ -276,7 +285,7 @@ def stats(db: DbOpt = Path("echoscope.duckdb"), as_json: JsonOpt = False) -> Non
         table.add_column("documents", justify="right")
         items = list(data[key].items())
         for name, n in items[:15]:
-            table.add_row(str(name), f"{n:,}")
+            table.add_row(escape(str(name)), f"{n:,}")  # source names are document content
         if len(items) > 15:
             table.add_row(f"… {len(items) - 15:,} more", "")
         out.print(table)
@@ -302,12 +311,12 @@ def rejects(
     table = Table(title=f"rejects (first {limit})")
     for col in ("run_id", "origin", "position", "reason", "raw_size"):
         table.add_column(col)
-    for r in rows:
+    for r in rows:  # origins and reasons quote the input: escaped
         table.add_row(
             str(r["run_id"]),
-            str(r["origin"]),
-            str(r["position"]),
-            str(r["reason"]),
+            escape(str(r["origin"])),
+            escape(str(r["position"])),
+            escape(str(r["reason"])),
             str(r["raw_size"]),
         )
     out.print(table)
@@ -503,9 +512,7 @@ def analyze(
                 f"source, {k['unattributed']:,} do not)",
                 highlight=False,
             )
-        from rich.markup import escape
-
-        status = c.get("credit_model", "off")
+            status = c.get("credit_model", "off")
         if status.startswith("off:"):
             out.print(f"[yellow]credit scorer {escape(status)}[/]", highlight=False)
         elif status not in ("off", "not needed"):
@@ -556,8 +563,6 @@ def trace(
     as_json: JsonOpt = False,
 ) -> None:
     """Where a claim comes from and who repeated it: every sentence stating it, in time order."""
-    from rich.markup import escape
-
     from echoscope.detect.claims.embed import ModelError
     from echoscope.detect.claims.stage import ClaimsError
     from echoscope.store import Store
@@ -820,7 +825,6 @@ def _claim_trees_built():
 
 def _tree_view(rows: list[dict], title: str, claim: bool):
     """A rich tree of documents under their parents (escaped: names are document content)."""
-    from rich.markup import escape
     from rich.tree import Tree
 
     root = Tree(title)
@@ -902,8 +906,6 @@ def origins(
     if not rows:
         out.print("No cascades yet: run `echoscope analyze` first.")
         return
-    from rich.markup import escape
-
     table = Table(title="origins of claims" if claims else "origins")
     # a claim's opening words take the room of when and how far it spread (in --json)
     columns = ["cluster"] + (
@@ -939,28 +941,34 @@ def origins(
 @_friendly
 def sources(
     db: DbOpt = Path("echoscope.duckdb"),
-    limit: Annotated[int, typer.Option(help="Sources to list.")] = 30,
+    limit: Annotated[int, typer.Option(min=0, help="Sources to list (0: all).")] = 30,
     as_json: JsonOpt = False,
 ) -> None:
-    """Per source: how often it publishes first, how often it copies, and whether it credits."""
+    """Per source: how often it publishes first, how often it copies, and whether it credits.
+
+    "low conf." counts the copies whose parent is a guess (a tie, a missing date): they are
+    in "uncredited" too, but may not be copies at all."""
     from echoscope.store import Store
     from echoscope.trace.cascade import source_stats
 
     with Store(db, read_only=True) as store:
-        rows = source_stats(store).head(limit).to_dict(orient="records")
+        frame = source_stats(store)
+    rows = (frame.head(limit) if limit else frame).to_dict(orient="records")
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, default=str))
         return
     table = Table(title="sources: originate, copy, credit")
-    for col in ("source", "first appearances", "copies", "credited", "uncredited"):
+    columns = ("source", "first appearances", "copies", "credited", "uncredited", "low conf.")
+    for col in columns:
         table.add_column(col, justify="left" if col == "source" else "right")
     for r in rows:
         table.add_row(
-            str(r["source"]),
+            escape(str(r["source"])),  # a source's name is document content
             str(r["originated"]),
             str(r["copied"]),
             str(r["credited"]),
             str(r["uncredited"]),
+            str(r["low_confidence"]),
         )
     out.print(table)
 
@@ -1102,7 +1110,6 @@ def coordination(
         + f"; {len(groups):,} groups",
         highlight=False,
     )
-    from rich.markup import escape  # account names and texts are not markup
 
     for g in groups[:limit]:
         table = Table(
@@ -1201,8 +1208,6 @@ def report(
     if as_json:
         print(json.dumps({"report": str(path)}))
     elif not quiet:
-        from rich.markup import escape
-
         out.print(f"report [bold]{escape(str(path))}[/]", highlight=False)
 
 

@@ -42,6 +42,7 @@ class IngestSummary:
     rejected: int = 0
     warnings: Counter = field(default_factory=Counter)
     reject_reasons: Counter = field(default_factory=Counter)
+    undated: int = 0  # documents read with no publication time: trees cannot order them
     seconds: float = 0.0
     status: str = "running"
     message: str | None = None
@@ -65,6 +66,7 @@ class IngestSummary:
             "status": self.status,
             "sources": self.sources,
             **self.counts(),
+            "undated": self.undated,
             "warning_kinds": dict(self.warnings.most_common()),
             "reject_reasons": dict(self.reject_reasons.most_common(20)),
             "seconds": round(self.seconds, 3),
@@ -223,6 +225,7 @@ def ingest(
                         summary.warnings[warning.split(":")[0][:80]] += (
                             1  # warnings name a kind first
                         )
+                    summary.undated += item.published_at is None
                     docs.append(item)
                     chars += len(item.text)
                 if len(docs) >= batch_docs or chars >= BATCH_CHARS or len(rejects) >= 1000:

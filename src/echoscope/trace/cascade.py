@@ -800,15 +800,19 @@ def tree(store: Store, cluster_id: int, claims: bool = False) -> pd.DataFrame:
 
 
 def source_stats(store: Store) -> pd.DataFrame:
-    """Per source: how often it originates, copies, and credits what it copies."""
+    """Per source: how often it originates, copies, and credits what it copies, and how
+    many of its copies have a parent that is a low-confidence guess."""
     return store.con.execute(
         """
         SELECT d.source,
                count(*) FILTER (WHERE e.parent_seq IS NULL) AS originated,
                count(*) FILTER (WHERE e.parent_seq IS NOT NULL) AS copied,
                count(*) FILTER (WHERE e.parent_seq IS NOT NULL AND e.attributed) AS credited,
-               count(*) FILTER (WHERE e.parent_seq IS NOT NULL AND NOT e.attributed) AS uncredited
+               count(*) FILTER (WHERE e.parent_seq IS NOT NULL AND NOT e.attributed) AS uncredited,
+               count(*) FILTER (WHERE e.parent_seq IS NOT NULL AND e.confidence < ?)
+                   AS low_confidence
         FROM cascade_edges e JOIN documents d ON d.seq = e.child_seq
-        GROUP BY d.source ORDER BY uncredited DESC, copied DESC
-        """
+        GROUP BY d.source ORDER BY uncredited DESC, copied DESC, d.source
+        """,
+        [LOW_CONFIDENCE],
     ).df()
