@@ -362,3 +362,25 @@ def test_undated_copies_are_counted_at_ingest_and_in_sources(tmp_path):
     assert "[red]Evil" in shown  # printed as the text it is, not as markup
     assert "[red]Evil[/red]" in " ".join(run("stats", "--db", db).stdout.split())
     assert runner.invoke(app, ["sources", "--limit", "-1", "--db", db]).exit_code == 2
+
+
+def test_markup_in_ids_paths_and_errors_is_printed_as_text(tmp_path):
+    """Ids, paths and reasons quote the input: a '[red]' in them is shown, not obeyed."""
+    folder = tmp_path / "d[red]R"
+    folder.mkdir()
+    story = "Water was cut to forty thousand homes in Harwick after tests found a contaminant."
+    records = [
+        {"id": "a[bold]x[/bold]", "series": "one", "date": "2025-03-01T08:00:00Z", "text": story},
+        {"id": "b", "series": "two[red]", "date": "2025-03-02T08:00:00Z", "text": story},
+    ]
+    path = folder / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    db = str(folder / "s.duckdb")
+    ingested = " ".join(run("ingest", str(path), "--db", db).stdout.split())
+    assert "d[red]R" in ingested
+    assert "d[red]R" in " ".join(run("stats", "--db", db).stdout.split())
+    missing = runner.invoke(app, ["reuse", "no[red]such[/red]", "--db", db])
+    assert missing.exit_code == 2 and "no[red]such[/red]" in " ".join(missing.output.split())
+    run("analyze", "--db", db, "--stage", "reuse", "--quiet")
+    shown = " ".join(run("reuse", "b", "--db", db).stdout.split())
+    assert "a[bold]x[/bold]" in shown and "two[red]" in shown

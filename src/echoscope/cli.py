@@ -73,7 +73,7 @@ def _friendly(fn):
         try:
             return fn(*args, **kwargs)
         except (UserError, SourceError, StoreError, TemplateError, MappingError, DateError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print(
@@ -86,7 +86,7 @@ def _friendly(fn):
             if os.environ.get("ECHOSCOPE_DEBUG"):
                 raise
             err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                 "Set ECHOSCOPE_DEBUG=1 for the traceback and please report it.",
                 highlight=False,
             )
@@ -229,7 +229,9 @@ def ingest(
 
 
 def _print_summary(s: dict) -> None:
-    table = Table(title=f"ingest run {s['run_id']} into {s['db']}", show_header=False, box=None)
+    table = Table(
+        title=f"ingest run {s['run_id']} into {escape(str(s['db']))}", show_header=False, box=None
+    )
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("read", f"{s['read']:,}")
@@ -243,9 +245,9 @@ def _print_summary(s: dict) -> None:
     table.add_row("time", f"{s['seconds']:.1f} s{rate}")
     out.print(table)
     for reason, n in s["reject_reasons"].items():
-        out.print(f"  [red]rejected[/] {n:,} × {reason}", highlight=False)
+        out.print(f"  [red]rejected[/] {n:,} × {escape(str(reason))}", highlight=False)
     for kind, n in s["warning_kinds"].items():
-        out.print(f"  [yellow]warning[/] {n:,} × {kind}", highlight=False)
+        out.print(f"  [yellow]warning[/] {n:,} × {escape(str(kind))}", highlight=False)
     if s["rejected"]:
         out.print("  see them with: echoscope rejects", highlight=False)
     if s.get("undated"):
@@ -269,7 +271,8 @@ def stats(db: DbOpt = Path("echoscope.duckdb"), as_json: JsonOpt = False) -> Non
         print(json.dumps(data, ensure_ascii=False, default=str))
         return
     out.print(
-        f"[bold]{data['db']}[/]: {data['documents']:,} documents, {data['rejects']:,} rejects, "
+        f"[bold]{escape(str(data['db']))}[/]: {data['documents']:,} documents, "
+        f"{data['rejects']:,} rejects, "
         f"{data['ingest_runs']:,} ingest runs",
         highlight=False,
     )
@@ -492,7 +495,8 @@ def analyze(
         c = result["claims"]
         out.print(
             f"[bold]claims[/]: {c['new_documents']:,} new documents, {c['new_sentences']:,} sentences "
-            f"({c['embedded']:,} embedded with {c['model']}); {c['texts_total']:,} distinct sentences "
+            f"({c['embedded']:,} embedded with {escape(str(c['model']))}); "
+            f"{c['texts_total']:,} distinct sentences "
             f"indexed, {c['links_total']:,} matches, {c['clusters']:,} claim clusters",
             highlight=False,
         )
@@ -518,7 +522,7 @@ def analyze(
         elif status not in ("off", "not needed"):
             out.print(
                 f"[bold]credit scorer[/]: {c['credits_vetoed']:,} rule credits overruled, "
-                f"{c['credits_learned']:,} credits found that no rule knew ({status})",
+                f"{c['credits_learned']:,} credits found that no rule knew ({escape(str(status))})",
                 highlight=False,
             )
         if c.get("credit_model_skipped"):
@@ -596,7 +600,7 @@ def trace(
     out.print(
         f"[bold]{escape(result.query)}[/]\n{same} document(s) state this claim"
         + (f", {len(occ) - same} more to review" if review else "")
-        + f" (model {result.model}, {result.seconds * 1000:.0f} ms"
+        + f" (model {escape(str(result.model))}, {result.seconds * 1000:.0f} ms"
         + (f"; scored as posted near {result.near:%Y-%m-%d}" if result.near else "")
         + ")",
         highlight=False,
@@ -697,9 +701,10 @@ def reuse(
         print(json.dumps(data, ensure_ascii=False, default=str))
         return
     links = data["links"]
+    shown = f", the first {limit} shown" if len(links) > limit else ""
     out.print(
-        f"[bold]{doc_id}[/] ({data['source'] or '?'}, {data['published_at'] or 'date unknown'}): "
-        f"{len(links)} reuse link(s)",
+        f"[bold]{escape(doc_id)}[/] ({escape(str(data['source'] or '?'))}, "
+        f"{data['published_at'] or 'date unknown'}): {_count(len(links), 'reuse link')}{shown}",
         highlight=False,
     )
     if not links:
@@ -708,13 +713,14 @@ def reuse(
     for link in links[:limit]:
         arrow = "copied by" if link["role"] == "source" else "copies"
         head = (
-            f"{arrow} [bold]{link['other']}[/] ({link['other_source'] or '?'}, {link['other_published_at'] or '?'}) — "
+            f"{arrow} [bold]{escape(str(link['other']))}[/] ({escape(str(link['other_source'] or '?'))}, "
+            f"{link['other_published_at'] or '?'}) — "
             f"{link['kind']}, identity {link['identity']:.2f}, covers {link['coverage_this']:.0%} of this"
             + (" [dim](boilerplate)[/]" if link["boilerplate"] else "")
         )
         table = Table(show_header=True, expand=True, box=None)
-        table.add_column(f"this [{doc_id}]", ratio=1)
-        table.add_column(f"other [{link['other']}]", ratio=1)
+        table.add_column(escape(f"this [{doc_id}]"), ratio=1)
+        table.add_column(escape(f"other [{link['other']}]"), ratio=1)
         for p in link["passages"]:
             a, b = diff_words(p["this"]["text"], p["other"]["text"])
             table.add_row(to_rich(a), to_rich(b))
@@ -1170,7 +1176,9 @@ def export(
     if as_json:
         print(json.dumps({"rows": n, "table": table, "out": str(out_path), "format": fmt}))
     else:
-        out.print(f"wrote {n:,} rows of {table} to {out_path} ({fmt})", highlight=False)
+        out.print(
+            f"wrote {n:,} rows of {table} to {escape(str(out_path))} ({fmt})", highlight=False
+        )
 
 
 # -- report ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from echoscope.demo import DATA_DIR
@@ -235,5 +236,8 @@ def run_demo(workdir: Path, console: Console | None = None) -> dict[str, Any]:
                 f"{group['items']} times (score {group['score']}): {', '.join(sorted(found))} ({verdict})",
                 highlight=False,
             )
-        console.print(f"[bold]store[/]  {db}\n[bold]report[/] {report}", highlight=False)
+        console.print(
+            f"[bold]store[/]  {escape(str(db))}\n[bold]report[/] {escape(str(report))}",
+            highlight=False,
+        )
     return result
