@@ -197,7 +197,13 @@ def test_export_result_tables_with_evidence(tmp_path):
     ]
     ledger = next(e for e in edges if e["child"].endswith("harwick-homes-without-water.html"))
     assert ledger["parent"] == "nws-20250314-harwick-water" and ledger["attributed"] is False
-    assert json.loads(ledger["evidence"])["coverage_child"] > 0.5
+    # evidence is an object in JSON Lines, and its alternatives' seq resolve through the
+    # exported child_seq / parent_seq
+    assert ledger["evidence"]["coverage_child"] > 0.5
+    seqs = {e["child_seq"]: e["child"] for e in edges}
+    assert seqs[ledger["parent_seq"]] == ledger["parent"]
+    for alt in ledger["evidence"]["alternatives"]:
+        assert alt["seq"] in seqs
     bad = runner.invoke(
         app,
         ["export", "--table", "secrets", "--out", str(tmp_path / "x.csv"), "--db", result["db"]],

@@ -61,14 +61,14 @@ EXPORTS = {
         "SELECT e.cluster_id, c.id AS child, c.source AS child_source, c.published_at AS child_published, "
         "p.id AS parent, p.source AS parent_source, p.published_at AS parent_published, e.confidence, "
         "e.time_relation, e.strength, e.attributed, e.credit_kind, e.credit_begin, e.credit_end, "
-        "e.credit_text, e.evidence FROM cascade_edges e JOIN documents c ON c.seq = e.child_seq "
+        "e.credit_text, e.evidence, e.child_seq, e.parent_seq FROM cascade_edges e JOIN documents c ON c.seq = e.child_seq "
         "LEFT JOIN documents p ON p.seq = e.parent_seq ORDER BY e.cluster_id, c.published_at"
     ),
     "claim_cascade_edges": (
         "SELECT e.cluster_id, c.id AS child, c.source AS child_source, c.published_at AS child_published, "
         "p.id AS parent, p.source AS parent_source, p.published_at AS parent_published, e.confidence, "
         "e.time_relation, e.strength, e.attributed, e.credit_kind, e.credit_begin, e.credit_end, "
-        "e.credit_text, e.evidence FROM claim_cascade_edges e JOIN documents c ON c.seq = e.child_seq "
+        "e.credit_text, e.evidence, e.child_seq, e.parent_seq FROM claim_cascade_edges e JOIN documents c ON c.seq = e.child_seq "
         "LEFT JOIN documents p ON p.seq = e.parent_seq ORDER BY e.cluster_id, c.published_at"
     ),
     "claim_clusters": (
@@ -477,6 +477,10 @@ class Store:
         select = EXPORTS[table]
         if fmt == "csv" and spreadsheet_safe:
             select = self._guarded(select)
+        if fmt == "jsonl" and "e.evidence" in select:
+            # evidence as the JSON object it is, not a string inside JSON; its alternatives
+            # name documents by the seq that child_seq and parent_seq give
+            select = f"SELECT * REPLACE (json(evidence) AS evidence) FROM ({select})"
         self.con.execute(f"COPY ({select}) TO '{_quote(str(out))}' ({COPY_OPTIONS[fmt]})")
         return int(self.con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
 
