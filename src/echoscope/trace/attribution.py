@@ -61,6 +61,18 @@ def _read_tsv(path: Path) -> list[list[str]]:
     return rows
 
 
+class _Phrases(tuple):
+    """The phrase list, hashed once: it keys the caches of compiled patterns, looked up on
+    every call, and a tuple of hundreds of phrases hashed each time cost more than the
+    matching on a short post."""
+
+    def __hash__(self) -> int:
+        cached = self.__dict__.get("hash")
+        if cached is None:
+            cached = self.__dict__["hash"] = tuple.__hash__(self)
+        return cached
+
+
 @functools.lru_cache(maxsize=8)
 def load_phrases(extra: tuple[str, ...] = ()) -> tuple[Phrase, ...]:
     out: list[Phrase] = []
@@ -70,7 +82,7 @@ def load_phrases(extra: tuple[str, ...] = ()) -> tuple[Phrase, ...]:
         for row in _read_tsv(path):
             if len(row) >= 2 and row[1].strip():
                 out.append(Phrase(row[0].strip(), row[1].strip(), lang))
-    return tuple(out)
+    return _Phrases(out)
 
 
 @functools.lru_cache(maxsize=8)
@@ -142,6 +154,15 @@ def _compiled(phrase: str, case_sensitive: bool) -> re.Pattern[str]:
     if case_sensitive:
         return re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)")
     return _word_pattern(phrase)
+
+
+@functools.lru_cache(maxsize=8)
+def _any_phrase(phrases: tuple[Phrase, ...]) -> re.Pattern[str] | None:
+    """Matches where any credit or speech phrase does (each keeps its own word edges)."""
+    texts = [p.text for p in phrases if p.kind in ("credit", "said")]
+    if not texts:
+        return None
+    return re.compile("|".join(f"(?:{_compiled(t, False).pattern})" for t in texts))
 
 
 # words before an all-capitals acronym that make it a common noun, not an agency or outlet:
@@ -413,6 +434,7 @@ def _person_not_channel(after: str, speakers: re.Pattern[str] | None) -> bool:
     return not (role and speakers is not None and speakers.search(role.group(1)))
 
 
+@functools.lru_cache(maxsize=8)
 def _outlet_patterns(phrases: tuple[Phrase, ...]) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
     """(phrase that needs an outlet, outlet within the next few words)."""
     needs = [p.text for p in phrases if p.kind == "to-outlet"]
@@ -583,6 +605,10 @@ def find_credits(
         _court_patterns(phrases)
     )
 
+    # one search for all the credit phrases first: most short posts have none, and a
+    # search per phrase costs more than the rest of the rules together
+    any_phrase = _any_phrase(phrases)
+    spoken = any_phrase is not None and any_phrase.search(folded.text) is not None
     for phrase in phrases:
         if phrase.kind == "byline":
             # a whole short line: "By Elena Marsh, Northern Wire Service", "By PA reporter"
@@ -601,8 +627,8 @@ def find_credits(
                     )
                 )
             continue
-        if phrase.kind not in ("credit", "said"):
-            continue  # the parts of the outlet and statement rules below
+        if phrase.kind not in ("credit", "said") or not spoken:
+            continue  # the parts of the outlet and statement rules below; or none is here
         for m in _compiled(phrase.text, False).finditer(folded.text):
             b, e = folded.span(m.start(), m.end())
             if (phrase.kind == "credit" or phrase.text.endswith(" to")) and (
