@@ -156,15 +156,6 @@ def _compiled(phrase: str, case_sensitive: bool) -> re.Pattern[str]:
     return _word_pattern(phrase)
 
 
-@functools.lru_cache(maxsize=8)
-def _any_phrase(phrases: tuple[Phrase, ...]) -> re.Pattern[str] | None:
-    """Matches where any credit or speech phrase does (each keeps its own word edges)."""
-    texts = [p.text for p in phrases if p.kind in ("credit", "said")]
-    if not texts:
-        return None
-    return re.compile("|".join(f"(?:{_compiled(t, False).pattern})" for t in texts))
-
-
 # words before an all-capitals acronym that make it a common noun, not an agency or outlet:
 # "a PA to the chairman", "her PA" (a personal assistant); and before "to": "as PA to"
 _ACRONYM_AS_NOUN_BEFORE = {"a", "an", "his", "her", "my", "our", "their", "your", "its"}
@@ -605,10 +596,6 @@ def find_credits(
         _court_patterns(phrases)
     )
 
-    # one search for all the credit phrases first: most short posts have none, and a
-    # search per phrase costs more than the rest of the rules together
-    any_phrase = _any_phrase(phrases)
-    spoken = any_phrase is not None and any_phrase.search(folded.text) is not None
     for phrase in phrases:
         if phrase.kind == "byline":
             # a whole short line: "By Elena Marsh, Northern Wire Service", "By PA reporter"
@@ -627,8 +614,8 @@ def find_credits(
                     )
                 )
             continue
-        if phrase.kind not in ("credit", "said") or not spoken:
-            continue  # the parts of the outlet and statement rules below; or none is here
+        if phrase.kind not in ("credit", "said"):
+            continue  # the parts of the outlet and statement rules below
         for m in _compiled(phrase.text, False).finditer(folded.text):
             b, e = folded.span(m.start(), m.end())
             if (phrase.kind == "credit" or phrase.text.endswith(" to")) and (
