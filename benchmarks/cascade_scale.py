@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, echoscope_cli, write_result
-from coordination_scale import MAPPING
+from _common import build_ira_store, echoscope_cli, write_result
 
 
 def main() -> None:
@@ -42,41 +41,7 @@ def main() -> None:
         if args.db is not None:
             shutil.copy(args.db, db)
         else:
-            t0 = time.perf_counter()
-            subprocess.run(
-                [
-                    *echoscope_cli(),
-                    "ingest",
-                    str(DATA / "ira-tweets" / "tweets.csv.gz"),
-                    "--map",
-                    MAPPING,
-                    "--db",
-                    str(db),
-                    "--quiet",
-                ],
-                check=True,
-            )
-            ingest_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            subprocess.run(
-                [
-                    *echoscope_cli(),
-                    "analyze",
-                    "--stage",
-                    "reuse",
-                    "--db",
-                    str(db),
-                    "--quiet",
-                    "--shingle",
-                    "4",
-                    "--min-shared",
-                    "3",
-                    "--max-df",
-                    "50",
-                ],
-                check=True,
-            )
-            reuse_s = time.perf_counter() - t0
+            ingest_s, reuse_s = build_ira_store(db)
         t0 = time.perf_counter()
         proc = subprocess.run(
             [

@@ -26,9 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, echoscope_cli, write_result
-
-MAPPING = "text=content,source=author,published_at=publish_date,language=language"
+from _common import DATA, build_ira_store, echoscope_cli, write_result
 
 
 def purity_nmi(groups: list[list[str]], label: dict[str, str]) -> tuple[float, float, int]:
@@ -63,41 +61,7 @@ def main() -> None:
         db = args.db or Path(tmp) / "ira.duckdb"
         ingest_s = reuse_s = None
         if args.db is None:
-            t0 = time.perf_counter()
-            subprocess.run(
-                [
-                    *echoscope_cli(),
-                    "ingest",
-                    str(DATA / "ira-tweets" / "tweets.csv.gz"),
-                    "--map",
-                    MAPPING,
-                    "--db",
-                    str(db),
-                    "--quiet",
-                ],
-                check=True,
-            )
-            ingest_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            subprocess.run(
-                [
-                    *echoscope_cli(),
-                    "analyze",
-                    "--stage",
-                    "reuse",
-                    "--db",
-                    str(db),
-                    "--quiet",
-                    "--shingle",
-                    "4",
-                    "--min-shared",
-                    "3",
-                    "--max-df",
-                    "50",
-                ],
-                check=True,
-            )
-            reuse_s = time.perf_counter() - t0
+            ingest_s, reuse_s = build_ira_store(db)
         t0 = time.perf_counter()
         proc = subprocess.run(
             [
