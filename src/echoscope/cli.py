@@ -795,13 +795,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def _when(value) -> str:
-    """A time as the tables show it, or that there is none."""
-    if value is None or value != value or str(value) == "NaT":
-        return "date unknown"
-    return str(value)[:16]
-
-
 def _duration(value) -> str:
     """A spread as a person reads it: 45 s, 6 min, 3.5 h, 12 days."""
     import pandas as pd
@@ -836,11 +829,10 @@ def _tree_view(rows: list[dict], title: str, claim: bool):
     root = Tree(title)
     verb = "repeats" if claim else "copies"
 
-    from echoscope.trace.cascade import relation_words
+    from echoscope.trace.cascade import relation_words, when_text
 
     def label(r: dict) -> str:
-        when = str(r["published_at"])[:16] if r["published_at"] is not None else "date unknown"
-        text = f"{when}  [bold]{escape(str(r['source'] or '?'))}[/]  {escape(str(r['doc']))}"
+        text = f"{when_text(r['published_at'])}  [bold]{escape(str(r['source'] or '?'))}[/]  {escape(str(r['doc']))}"
         if r["parent_seq"] is None:
             return text + "  [cyan](first appearance)[/]"
         if r["attributed"]:
@@ -896,7 +888,7 @@ def origins(
     pair (a tie, a missing date); `cascade CLUSTER_ID` shows why, per copy."""
     from echoscope.store import Store
     from echoscope.trace.cascade import origins as load_origins
-    from echoscope.trace.cascade import timeline
+    from echoscope.trace.cascade import timeline, when_text
 
     with Store(db, read_only=True) as store:
         with _claim_trees_built():
@@ -931,7 +923,7 @@ def origins(
             "cluster": str(r["cluster_id"]),
             "claim": escape(_opening(str(r.get("claim") or ""), 70)),
             "first source": escape(str(r["first_source"])),
-            "first published (UTC)": _when(r["first_published"]),
+            "first published (UTC)": when_text(r["first_published"]),
             "sources": str(r["sources"]),
             "spread": _duration(r["spread"]),
             "docs": str(r["documents"]),

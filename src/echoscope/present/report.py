@@ -40,10 +40,10 @@ def _e(value: object) -> str:
 
 
 def _when(value: object) -> str:
-    """A time for a table cell (escaped), or that there is none."""
-    if value is None or value != value or str(value) in ("NaT", "nan", "None"):
-        return "date unknown"
-    return _e(str(value)[:16])
+    """A time for a table cell, escaped."""
+    from echoscope.trace.cascade import when_text
+
+    return _e(when_text(value))
 
 
 def write_report(store: Store, out: str | Path, title: str = "echoscope report") -> Path:

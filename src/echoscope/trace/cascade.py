@@ -49,6 +49,20 @@ def relation_words(relation: object) -> str:
     return RELATION_WORDS.get(str(relation), str(relation))
 
 
+def when_text(value: object) -> str:
+    """A publication time as the CLI and the report show it (to the minute), or that there
+    is none (None, NaN and NaT alike)."""
+    if value is None or value != value or str(value) in ("NaT", "nan", "None"):
+        return "date unknown"
+    return str(value)[:16]
+
+
+def _twin(row) -> int | None:
+    """The identical copy whose link a candidate row inherited (``_with_identical``)."""
+    via = getattr(row, "via", None)
+    return None if via is None or via != via else int(via)
+
+
 TEXT_MARGIN = 0.15  # coverage difference needed to orient a pair by text alone
 LOW_CONFIDENCE = 0.5  # a parent below this is a guess the evidence barely supports
 INHERIT = 5  # links an identical copy takes over from its twin, strongest first (floods of
@@ -167,16 +181,11 @@ def run_cascades(
 
         def reuse_credits(child: int, parent: int, row) -> list:
             shared = spans.get((child, parent))
-            via = getattr(row, "via", None)
+            twin = _twin(row)
             # a copy identical to the one that was aligned: its passages, where the texts
             # are the same to the character
-            if (
-                shared is None
-                and via is not None
-                and via == via
-                and docs[child]["text"] == docs[int(via)]["text"]
-            ):
-                shared = spans.get((int(via), parent))
+            if shared is None and twin is not None and docs[child]["text"] == docs[twin]["text"]:
+                shared = spans.get((twin, parent))
             return _credits(child, parent, docs, shared or [], aliases, reviewer)
 
         rows = _trees(members, both, docs, reuse_credits, summary, prefetch)
@@ -582,9 +591,8 @@ def _choose_parent(child: int, cands: list, docs: dict[int, dict]):
             "ordered_by": ordered_by,
             "alternatives": alternatives,
         }
-        via = getattr(row, "via", None)
-        if via is not None and via == via:  # the link is the identical twin's
-            evidence["identical_to"] = int(via)
+        if (twin := _twin(row)) is not None:  # the link is the identical twin's
+            evidence["identical_to"] = twin
     return parent, confidence, relation, strength, evidence, row
 
 
