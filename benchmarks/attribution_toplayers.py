@@ -36,6 +36,11 @@ the grid's edge, found 34 of 133 crediting texts at 0.5 with a log-loss of 0.077
 replay, the grid was moved up (5e-4, 1e-3, 2e-3) with 4 epochs; the design data are the
 pre-round-8 texts only, so the replayed rounds are still unseen by every choice made.
 
+Result (``benchmarks/labels/README.md``): neither candidate reached 0.9 recall (the mean
+0.938 / 0.826, the model alone 0.949 / 0.804, against 0.929 / 0.848 as shipped), so
+nothing shipped. ``--final`` (train on every labelled text and save the layers for
+``tuned.apply``) is kept for a later attempt.
+
     python benchmarks/attribution_toplayers.py --design
     python benchmarks/attribution_toplayers.py --rounds
     python benchmarks/attribution_hybrid.py --scores benchmarks/.cache/toplayers_mean_scores.jsonl.gz \\
