@@ -868,3 +868,44 @@ def test_undated_claim_repeats_are_oriented_by_reused_text(tmp_path, embedder):
     assert post["confidence"] < 0.5
     assert json.loads(post["evidence"])["reuse_link_id"] is not None
     assert not isinstance(rows.loc["gazette/budget", "parent"], str)
+
+
+def test_a_shared_closing_hashtag_does_not_make_two_posts_one_claim(tmp_path, embedder):
+    """Posts of one campaign end with its tag; the tag is not what they claim. Two different
+    posts under one tag stay apart (in the demo they were one claim), and one post under
+    two tags is one text."""
+    from echoscope.demo.run import build_corpus, ingest_corpus
+    from echoscope.detect.claims.embed import clean_for_embedding
+
+    cleaned = clean_for_embedding("Who profits from Greyfell? #HarwickCoverUp #water")
+    assert cleaned == "Who profits from Greyfell?"
+    # a tag inside the sentence is a word of it; tags alone are all there is to read
+    assert clean_for_embedding("#Harwick water is poisoned") == "#Harwick water is poisoned"
+    assert clean_for_embedding("#HarwickCoverUp #Greyfell") == "#HarwickCoverUp #Greyfell"
+
+    share = "Share before they delete this!"
+    docs = [
+        ("p1", "a1", datetime(2025, 3, 14, 10, 1), f"{share} #HarwickCoverUp"),
+        ("p2", "a2", datetime(2025, 3, 14, 10, 2), f"{share} #Truth #Harwick"),
+    ]
+    with Store(tmp_path / "tags.duckdb") as store:
+        store_docs(store, docs)
+        run_claims(store, embedder=embedder)
+        rows = store.con.execute("SELECT DISTINCT row FROM claim_sentences").fetchall()
+        assert len(rows) == 1  # the same words under other tags: one text
+
+    corpus = build_corpus(tmp_path / "demo")
+    with Store(tmp_path / "demo.duckdb") as store:
+        ingest_corpus(store, corpus)
+        run_claims(store, embedder=embedder)
+        members = store.con.execute(
+            "SELECT c.cluster_id, t.text FROM claim_clusters c JOIN claim_texts t USING (row)"
+        ).fetchall()
+    clusters: dict[int, list[str]] = {}
+    for cid, text in members:
+        clusters.setdefault(cid, []).append(text)
+    holding = [texts for texts in clusters.values() if any(share in t for t in texts)]
+    assert len(holding) == 1
+    # a re-wording of the call may join it ("Share this before it gets taken down."); the
+    # campaign's other post, under the same tag, may not
+    assert not any("Who profits" in t for t in holding[0]), holding[0]

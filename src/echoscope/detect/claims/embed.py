@@ -33,6 +33,10 @@ _PACKAGED = {alias: BASE_MODEL for alias in _BASE_ALIASES} | {
 
 # Links and media handles carry no claim; they only make two copies of one claim differ.
 _NOISE = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+", re.IGNORECASE)
+# A run of hashtags closing a sentence tags it: it is not part of what the sentence claims,
+# and two different posts under one campaign's tag must not read as one claim. A hashtag
+# inside the sentence ("#Harwick water is poisoned") stays; so do tags that are all there is.
+_TAG = re.compile(r"#\w+[.!?]*")
 
 
 class ModelError(RuntimeError):
@@ -40,8 +44,11 @@ class ModelError(RuntimeError):
 
 
 def clean_for_embedding(text: str) -> str:
-    out = _NOISE.sub(" ", text)
-    return " ".join(out.split())
+    words = _NOISE.sub(" ", text).split()
+    end = len(words)
+    while end and _TAG.fullmatch(words[end - 1]):
+        end -= 1
+    return " ".join(words[:end] or words)
 
 
 def resolve_model(name: str | None) -> tuple[str, str]:
