@@ -909,3 +909,39 @@ def test_a_shared_closing_hashtag_does_not_make_two_posts_one_claim(tmp_path, em
     # a re-wording of the call may join it ("Share this before it gets taken down."); the
     # campaign's other post, under the same tag, may not
     assert not any("Who profits" in t for t in holding[0]), holding[0]
+
+
+def test_bylines_are_not_claims(tmp_path, embedder):
+    """Two stories by one desk share a byline, not a claim."""
+    from echoscope.detect.claims.stage import is_byline
+
+    assert is_byline("By Elena Marsh, Northern Wire Service")
+    assert is_byline("By PA reporter") and is_byline("By Our Staff and Agencies")
+    for sentence in (
+        "By Monday the jury had retired",
+        "By the time police arrived the men had fled.",
+        "By halting the inquiry, the council saved money",
+    ):
+        assert not is_byline(sentence), sentence
+    docs = [
+        (
+            "nws/ferry",
+            "Northern Wire Service",
+            datetime(2025, 3, 14, 8, 0),
+            "By Elena Marsh, Northern Wire Service\n\n"
+            "Ferry fares to the islands will rise by six percent in April.",
+        ),
+        (
+            "nws/cycle",
+            "Northern Wire Service",
+            datetime(2025, 3, 14, 9, 0),
+            "By Tom Okafor, Northern Wire Service\n\n"
+            "The council has approved a new cycle lane along the river road.",
+        ),
+    ]
+    with Store(tmp_path / "bylines.duckdb") as store:
+        store_docs(store, docs)
+        summary = run_claims(store, embedder=embedder)
+        texts = [t for (t,) in store.con.execute("SELECT text FROM claim_texts").fetchall()]
+        assert len(texts) == 2 and not any(t.startswith("By ") for t in texts)
+        assert summary.clusters == 0 and store.count("claim_links") == 0

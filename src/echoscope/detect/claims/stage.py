@@ -10,6 +10,7 @@ keeps every vector it finished; the next run embeds only what is missing.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -64,6 +65,29 @@ class ClaimsSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_BYLINE = re.compile(r"By\s+(\S[^\n]{0,120})")
+_BYLINE_MAX_WORDS = 10
+_NAME_JOINERS = {"and", "&", "of", "the", "for", "in", "at"}  # "By Our Staff and Agencies"
+
+
+def is_byline(text: str) -> bool:
+    """A byline names who wrote, it claims nothing; as claims, every story one desk wrote
+    would read as one ("By Elena Marsh, Northern Wire Service" and "By Tom Okafor, Northern
+    Wire Service", "By PA reporter"). A sentence that opens with "By" stays ("By Monday the
+    jury had retired", "By halting the inquiry, he...")."""
+    m = _BYLINE.fullmatch(text.strip())
+    if not m:
+        return False
+    rest = m.group(1).strip()
+    name = rest.split(",")[0].split()  # the name or desk, before any comma
+    return (
+        rest[0].isupper()
+        and len(rest.split()) <= _BYLINE_MAX_WORDS
+        and rest[-1] not in ".?!:;"
+        and (len(name) <= 3 or all(w[0].isupper() or w in _NAME_JOINERS for w in name))
+    )
 
 
 def text_key(text: str) -> tuple[int, int]:
@@ -139,7 +163,7 @@ def _segment(
             n = 0
             for sent in split_sentences(text or "", max_chars=params.max_chars):
                 key, n_words = text_key(sent.text)
-                if n_words < params.min_words:
+                if n_words < params.min_words or is_byline(sent.text):
                     continue
                 row = known.get(key)
                 if row is None:
