@@ -945,3 +945,19 @@ def test_bylines_are_not_claims(tmp_path, embedder):
         texts = [t for (t,) in store.con.execute("SELECT text FROM claim_texts").fetchall()]
         assert len(texts) == 2 and not any(t.startswith("By ") for t in texts)
         assert summary.clusters == 0 and store.count("claim_links") == 0
+
+
+def test_a_store_cut_by_an_older_version_is_refused_until_rebuilt(tmp_path, embedder):
+    """Sentences keyed another way would get second rows on the next run: say so instead."""
+    from echoscope.detect.claims.stage import ClaimsError, reset
+
+    docs = [("d1", "s", datetime(2025, 3, 14, 8, 0), "The council approved the new cycle lane.")]
+    with Store(tmp_path / "old.duckdb") as store:
+        store_docs(store, docs)
+        run_claims(store, embedder=embedder)
+        run_claims(store, embedder=embedder)  # the same version: incremental runs go on
+        store.con.execute("DELETE FROM claim_state WHERE key = 'sentences'")  # as before it
+        with pytest.raises(ClaimsError, match="--rebuild"):
+            run_claims(store, embedder=embedder)
+        reset(store)
+        assert run_claims(store, embedder=embedder).new_texts == 1

@@ -34,6 +34,11 @@ from echoscope.store import Store
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
+# How sentences are cut and keyed (claim_state "sentences"). A store cut another way would
+# give a sentence a second row on the next run, so it is refused until rebuilt.
+# 2: closing hashtags left out of the key and the vectors, bylines are not claims.
+SENTENCES_VERSION = "2"
+
 
 class ClaimsError(RuntimeError):
     """The stage cannot run as asked; the message says what to do."""
@@ -414,8 +419,16 @@ def run_claims(
             f"params name model {params.model!r} but the embedder is {embedder.name!r}"
         )
     model = choose_model(store, params.model if embedder is None else embedder.name)
+    cut = state(store).get("sentences")
+    if cut != SENTENCES_VERSION and store.count("claim_texts"):
+        raise ClaimsError(
+            "this store's claim sentences were cut by an older echoscope (closing hashtags "
+            "and bylines were read as claims); new documents would not match them. Start over "
+            "with `echoscope analyze --stage claims --rebuild`"
+        )
     summary = ClaimsSummary(model=model)
     t0 = time.perf_counter()
+    _set_state(store, "sentences", SENTENCES_VERSION)
     _segment(store, params, summary, progress)
     summary.seconds["sentences"] = round(time.perf_counter() - t0, 2)
 
