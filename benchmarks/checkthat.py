@@ -85,12 +85,13 @@ def vclaim_store(vclaims: Path, work: Path | None = None, model: str | None = No
     """A store holding the verified claims, with the claims stage run with ``model``
     (default: the default model) once; cached by the claims file's content and the model."""
     from echoscope.detect.claims.embed import resolve_model
-    from echoscope.detect.claims.stage import ClaimsParams, run_claims
+    from echoscope.detect.claims.stage import SENTENCES_VERSION, ClaimsParams, run_claims
     from echoscope.store import Store
 
     model = resolve_model(model)[0]
-    # "dated": the documents carry their fact-check's date (stores built before did not)
-    key = vclaims.read_bytes() + model.encode("utf-8") + b"dated"
+    # "dated": the documents carry their fact-check's date (stores built before did not);
+    # a store whose sentences were cut another way is built again
+    key = vclaims.read_bytes() + model.encode("utf-8") + b"dated" + SENTENCES_VERSION.encode()
     digest = hashlib.sha1(key).hexdigest()[:12]
     work = work or CACHE / f"checkthat-{digest}"
     work.mkdir(parents=True, exist_ok=True)

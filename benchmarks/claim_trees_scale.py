@@ -23,7 +23,13 @@ from scipy.sparse.csgraph import connected_components
 
 from _common import ROOT, echoscope_cli, peak_rss_mb, write_result
 from echoscope.detect.claims.match import SAME
-from echoscope.detect.claims.stage import ClaimsParams, run_claims
+from echoscope.detect.claims.stage import (
+    SENTENCES_VERSION,
+    ClaimsParams,
+    reset,
+    run_claims,
+    state,
+)
 from echoscope.store import Store
 from echoscope.trace.cascade import run_cascades
 from trace_latency import english_tweets
@@ -61,6 +67,9 @@ def main() -> None:
             [*echoscope_cli(), "ingest", str(subset), "--db", str(db), "--quiet"], check=True
         )
     with Store(db) as store:
+        if state(store).get("sentences") != SENTENCES_VERSION and store.count("claim_texts"):
+            print("the kept store's sentences were cut by an older version: starting over")
+            reset(store)
         # embed what is missing (once), without matching
         run_claims(store, ClaimsParams(links=False))
         store.con.execute("DELETE FROM claim_links")

@@ -28,7 +28,14 @@ import psutil
 from _common import DATA, echoscope_cli, peak_rss_mb, write_result
 from echoscope.detect.claims.embed import resolve_model
 from echoscope.detect.claims.sentences import split_sentences
-from echoscope.detect.claims.stage import ClaimsParams, reset, run_claims, state, text_key
+from echoscope.detect.claims.stage import (
+    SENTENCES_VERSION,
+    ClaimsParams,
+    reset,
+    run_claims,
+    state,
+    text_key,
+)
 
 
 def english_tweets(
@@ -123,6 +130,9 @@ def main() -> None:
     with Store(db) as store:
         if state(store).get("model", params.model) != params.model:
             print(f"the kept store was built with {state(store)['model']}: starting over")
+            reset(store)
+        elif state(store).get("sentences") != SENTENCES_VERSION and store.count("claim_texts"):
+            print("the kept store's sentences were cut by an older version: starting over")
             reset(store)
         summary = run_claims(store, params, progress=progress)
     build_s = time.perf_counter() - t0

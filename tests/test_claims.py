@@ -879,9 +879,17 @@ def test_a_shared_closing_hashtag_does_not_make_two_posts_one_claim(tmp_path, em
 
     cleaned = clean_for_embedding("Who profits from Greyfell? #HarwickCoverUp #water")
     assert cleaned == "Who profits from Greyfell?"
-    # a tag inside the sentence is a word of it; tags alone are all there is to read
-    assert clean_for_embedding("#Harwick water is poisoned") == "#Harwick water is poisoned"
-    assert clean_for_embedding("#HarwickCoverUp #Greyfell") == "#HarwickCoverUp #Greyfell"
+    assert clean_for_embedding("The water is off. #آب_می‌خواهیم 🔥") == "The water is off."
+    assert clean_for_embedding("The water is off #Harwick #Greyfell") == "The water is off"
+    # a tag inside the sentence, or one tag ending an open sentence, is a word of it; tags
+    # alone are all there is to read
+    for kept in (
+        "#Harwick water is poisoned",
+        "Greyfell dumped toxic waste in #Harwick",
+        "I stand with #Ukraine",
+        "#HarwickCoverUp #Greyfell",
+    ):
+        assert clean_for_embedding(kept) == kept
 
     share = "Share before they delete this!"
     docs = [
@@ -921,6 +929,9 @@ def test_bylines_are_not_claims(tmp_path, embedder):
         "By Monday the jury had retired",
         "By the time police arrived the men had fled.",
         "By halting the inquiry, the council saved money",
+        "By Friday, Russia had lost 40 tanks",
+        "By Election Day Biden Had Won Georgia",
+        "By Elena Marsh, who wrote that the water was poisoned",
     ):
         assert not is_byline(sentence), sentence
     docs = [

@@ -33,10 +33,22 @@ _PACKAGED = {alias: BASE_MODEL for alias in _BASE_ALIASES} | {
 
 # Links and media handles carry no claim; they only make two copies of one claim differ.
 _NOISE = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+", re.IGNORECASE)
-# A run of hashtags closing a sentence tags it: it is not part of what the sentence claims,
-# and two different posts under one campaign's tag must not read as one claim. A hashtag
-# inside the sentence ("#Harwick water is poisoned") stays; so do tags that are all there is.
-_TAG = re.compile(r"#\w+[.!?]*")
+# A run of hashtags closing a post tags it: it is not part of what the post claims, and
+# two different posts under one campaign's tag must not read as one claim. A run is a tag
+# when the sentence before it has ended ("Who profits from Greyfell? #HarwickCoverUp") or
+# it holds two tags or more; one tag after an open sentence is a word of it ("I stand with
+# #Ukraine"), and so is a tag inside the sentence. Tags that are all there is stay.
+_TAG_START = ("#", "\uff03")  # and the full-width sign
+_ENDED = tuple(".!?\u2026\u061f\u06d4\u3002\uff01\uff1f")
+_CLOSERS = "\"'\u201d\u2019)]\u00bb"
+
+
+def _is_tag(word: str) -> bool:
+    return word.startswith(_TAG_START) and len(word) > 1
+
+
+def _symbols_only(word: str) -> bool:
+    return not any(ch.isalnum() for ch in word)
 
 
 class ModelError(RuntimeError):
@@ -45,10 +57,15 @@ class ModelError(RuntimeError):
 
 def clean_for_embedding(text: str) -> str:
     words = _NOISE.sub(" ", text).split()
-    end = len(words)
-    while end and _TAG.fullmatch(words[end - 1]):
+    end, tags = len(words), 0
+    # the closing run: tags, and emoji or punctuation between them ("#tag 🔥 #other")
+    while end and (_is_tag(words[end - 1]) or _symbols_only(words[end - 1])):
         end -= 1
-    return " ".join(words[:end] or words)
+        tags += _is_tag(words[end])
+    ended = end > 0 and words[end - 1].rstrip(_CLOSERS).endswith(_ENDED)
+    if end and (tags >= 2 or (tags == 1 and ended)):
+        return " ".join(words[:end])
+    return " ".join(words)
 
 
 def resolve_model(name: str | None) -> tuple[str, str]:
