@@ -87,7 +87,8 @@ def main() -> None:
         ]
         components, largest_component = chained_components(store)
         t0 = time.perf_counter()
-        cascade = run_cascades(store)
+        # the rules alone, as cascade_scale.py: the credit scorer would read every tweet
+        cascade = run_cascades(store, credit_model=False)
         cascade_s = time.perf_counter() - t0
         sentences = store.con.execute("SELECT count(*) FROM claim_texts").fetchall()[0][0]
         documents = store.count("documents")
