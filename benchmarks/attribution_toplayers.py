@@ -177,18 +177,21 @@ def _padded(states: np.ndarray, offsets: np.ndarray, idx: list[int]):
     return h, mask
 
 
+def _rate(row: dict) -> float:
+    """The chance a row is read in an epoch."""
+    if row["label"]:
+        return 1.0
+    return CUE_RATE if CUE.search(row["text"]) else REST_RATE
+
+
 def _epoch_batches(rows, offsets, train_idx, rng: random.Random) -> list[list[tuple[int, float]]]:
     """One epoch's draw (every positive, CUE_RATE of cue negatives, REST_RATE of the rest,
     each with the inverse of its chance as weight), in batches of similar length."""
     drawn = []
     for i in train_idx:
-        r = rows[i]
-        if r["label"]:
-            drawn.append((i, 1.0))
-        else:
-            rate = CUE_RATE if CUE.search(r["text"]) else REST_RATE
-            if rng.random() < rate:
-                drawn.append((i, 1.0 / rate))
+        rate = _rate(rows[i])
+        if rate == 1.0 or rng.random() < rate:
+            drawn.append((i, 1.0 / rate))
     rng.shuffle(drawn)
     chunk = BATCH * 50
     out = []
@@ -200,10 +203,7 @@ def _epoch_batches(rows, offsets, train_idx, rng: random.Random) -> list[list[tu
 
 
 def expected_steps(rows: list[dict], train_idx) -> int:
-    n = 0.0
-    for i in train_idx:
-        r = rows[i]
-        n += 1 if r["label"] else CUE_RATE if CUE.search(r["text"]) else REST_RATE
+    n = sum(_rate(rows[i]) for i in train_idx)
     return EPOCHS * math.ceil(n / BATCH)
 
 

@@ -24,11 +24,10 @@ from scipy.sparse.csgraph import connected_components
 from _common import ROOT, echoscope_cli, peak_rss_mb, write_result
 from echoscope.detect.claims.match import SAME
 from echoscope.detect.claims.stage import (
-    SENTENCES_VERSION,
     ClaimsParams,
+    cut_by_older_version,
     reset,
     run_claims,
-    state,
 )
 from echoscope.store import Store
 from echoscope.trace.cascade import run_cascades
@@ -67,7 +66,7 @@ def main() -> None:
             [*echoscope_cli(), "ingest", str(subset), "--db", str(db), "--quiet"], check=True
         )
     with Store(db) as store:
-        if state(store).get("sentences") != SENTENCES_VERSION and store.count("claim_texts"):
+        if cut_by_older_version(store):
             print("the kept store's sentences were cut by an older version: starting over")
             reset(store)
         # embed what is missing (once), without matching

@@ -29,8 +29,8 @@ from _common import DATA, echoscope_cli, peak_rss_mb, write_result
 from echoscope.detect.claims.embed import resolve_model
 from echoscope.detect.claims.sentences import split_sentences
 from echoscope.detect.claims.stage import (
-    SENTENCES_VERSION,
     ClaimsParams,
+    cut_by_older_version,
     reset,
     run_claims,
     state,
@@ -131,7 +131,7 @@ def main() -> None:
         if state(store).get("model", params.model) != params.model:
             print(f"the kept store was built with {state(store)['model']}: starting over")
             reset(store)
-        elif state(store).get("sentences") != SENTENCES_VERSION and store.count("claim_texts"):
+        elif cut_by_older_version(store):
             print("the kept store's sentences were cut by an older version: starting over")
             reset(store)
         summary = run_claims(store, params, progress=progress)

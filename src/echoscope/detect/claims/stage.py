@@ -162,6 +162,11 @@ def choose_model(store: Store, requested: str | None) -> str:
     return name
 
 
+def cut_by_older_version(store: Store) -> bool:
+    """The store holds sentences cut another way than SENTENCES_VERSION cuts them."""
+    return state(store).get("sentences") != SENTENCES_VERSION and store.count("claim_texts") > 0
+
+
 def reset(store: Store) -> None:
     for table in (
         "claim_state",
@@ -458,8 +463,7 @@ def run_claims(
             f"params name model {params.model!r} but the embedder is {embedder.name!r}"
         )
     model = choose_model(store, params.model if embedder is None else embedder.name)
-    cut = state(store).get("sentences")
-    if cut != SENTENCES_VERSION and store.count("claim_texts"):
+    if cut_by_older_version(store):
         raise ClaimsError(
             "this store's claim sentences were cut by an older echoscope (closing hashtags "
             "and bylines were read as claims); new documents would not match them. Start over "
