@@ -233,6 +233,18 @@ def test_sources_and_aliases(tmp_path):
     assert (
         rows["daily-ledger"]["uncredited"] == 1 and rows["Northern Wire Service"]["originated"] == 1
     )
+    # in the claim trees: the wire states its claims first and repeats nobody; the Courier
+    # repeats them with a link to the wire, the Ledger without credit
+    claims = {
+        r["source"]: r
+        for r in json.loads(run("sources", "--claims", "--db", result["db"], "--json").stdout)
+    }
+    wire, courier = claims["Northern Wire Service"], claims["harwick-courier"]
+    assert wire["originated"] > 0 and wire["copied"] == 0
+    assert courier["copied"] == courier["credited"] > 0
+    assert claims["daily-ledger"]["uncredited"] == claims["daily-ledger"]["copied"] > 0
+    shown = " ".join(run("sources", "--claims", "--db", result["db"]).stdout.split())
+    assert "stated first" in shown and "repeats" in shown
     aliases = tmp_path / "aliases.tsv"
     aliases.write_text("Northern Wire Service\tthe wire service|NWS\n", encoding="utf-8")
     res = run("analyze", "--db", result["db"], "--aliases", str(aliases), "--json")
@@ -368,6 +380,9 @@ def test_undated_copies_are_counted_at_ingest_and_in_sources(tmp_path):
     assert "[red]Evil" in shown  # printed as the text it is, not as markup
     assert "[red]Evil[/red]" in " ".join(run("stats", "--db", db).stdout.split())
     assert runner.invoke(app, ["sources", "--limit", "-1", "--db", db]).exit_code == 2
+    # no claims stage ran: no claim trees to count, and it says what to run
+    no_claims = runner.invoke(app, ["sources", "--claims", "--db", db])
+    assert no_claims.exit_code == 0 and "No claim trees yet" in no_claims.output
 
 
 def test_markup_in_ids_paths_and_errors_is_printed_as_text(tmp_path):

@@ -8,7 +8,9 @@ One embedder (the packaged model, offline) is shared with the other claims tests
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -230,14 +232,64 @@ def test_report_without_the_claims_stage(store, tmp_path):
     assert "<h2>Claims</h2>" not in text and claims_of(text) == []
 
 
-def test_demo_report_shows_the_harwick_claim_with_the_wire_first(tmp_path):
-    from echoscope.demo import DATA_DIR
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory) -> str:
     from echoscope.demo.run import run_demo
 
-    result = run_demo(tmp_path / "demo")
+    result = run_demo(tmp_path_factory.mktemp("demo") / "demo")
+    return Path(result["report"]).read_text(encoding="utf-8")
+
+
+def sources_of(html_text: str) -> list[list[str]]:
+    """The Sources table's body rows, each cell as a browser shows it."""
+    section = html_text[html_text.index("<h2>Sources</h2>") :]
+    section = section[: section.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)[2:]  # two header rows
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<td.*?</td>", r)]
+        for r in rows
+    ]
+
+
+def test_demo_report_counts_per_source_who_was_first_and_who_copied_without_credit(
+    demo_report,
+):
+    from echoscope.demo import DATA_DIR
+
+    truth = json.loads((DATA_DIR / "ground_truth.json").read_text(encoding="utf-8"))
+    rows = sources_of(demo_report)
+    cols = ["documents", "text first", "text copies", "text uncredited"]
+    cols += ["claims first", "claim repeats", "claims uncredited"]
+    table = {r[0]: dict(zip(cols, r[1:], strict=True)) for r in rows}
+    # the wire story is first and copies nobody; each scenario copy is counted once for
+    # its outlet, uncredited exactly when the scenario says it gives no credit
+    wire = table["Northern Wire Service"]
+    assert wire["text first"] == "1" and wire["text copies"] == "0"
+    assert int(wire["claims first"]) > 0 and wire["claim repeats"] == "0"
+    for copy in truth["copies"]:
+        if copy["kind"] == "paraphrase":
+            continue
+        outlet = table[copy["doc"].split("/")[2]]
+        assert outlet["text copies"] == "1", copy["doc"]
+        assert outlet["text uncredited"] == ("0" if copy["attributed"] else "1"), copy["doc"]
+    # the sources that repeat most without credit lead the table
+    uncredited = [
+        sum(int(r[c] or 0) for c in ("text uncredited", "claims uncredited"))
+        for r in table.values()
+    ]
+    assert uncredited == sorted(uncredited, reverse=True) and uncredited[0] > 0
+    # every source is listed, with its documents, trees or not
+    timeline = demo_report[demo_report.index("<h2>Timeline</h2>") :]
+    listed = timeline[: timeline.index("</table>")].count("<tr>") - 1  # less its header
+    assert sum(int(r["documents"].replace(",", "")) for r in table.values()) == listed > 0
+
+
+def test_demo_report_shows_the_harwick_claim_with_the_wire_first(demo_report):
+    from echoscope.demo import DATA_DIR
+
     truth = json.loads((DATA_DIR / "ground_truth.json").read_text(encoding="utf-8"))
     expected = next(c for c in truth["claims"] if c["claim"].startswith("About 40,000 homes"))
-    claims = claims_of(Path(result["report"]).read_text(encoding="utf-8"))
+    claims = claims_of(demo_report)
     # the wire story states many claims; this one is headed by its own sentence
     found = [c for c in claims if "About 40,000 homes in Harwick were told not to" in c["heading"]]
     assert len(found) == 1, [c["heading"] for c in claims]

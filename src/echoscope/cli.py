@@ -940,23 +940,41 @@ def origins(
 def sources(
     db: DbOpt = Path("echoscope.duckdb"),
     limit: Annotated[int, typer.Option(min=0, help="Sources to list (0: all).")] = 30,
+    claims: Annotated[
+        bool,
+        typer.Option(
+            "--claims", help="Count in the claim trees (claims repeated in any words) instead."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Per source: how often it publishes first, how often it copies, and whether it credits.
 
     "low conf." counts the copies whose parent is a guess (a tie, a missing date): they are
-    in "uncredited" too, but may not be copies at all."""
+    in "uncredited" too, but may not be copies at all. With --claims, a document counts once
+    per claim it states: first, or repeating an earlier source."""
     from echoscope.store import Store
     from echoscope.trace.cascade import source_stats
 
-    with Store(db, read_only=True) as store:
-        frame = source_stats(store)
+    with Store(db, read_only=True) as store, _claim_trees_built():
+        frame = source_stats(store, claims=claims)
     rows = (frame.head(limit) if limit else frame).to_dict(orient="records")
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, default=str))
         return
-    table = Table(title="sources: originate, copy, credit")
-    columns = ("source", "first appearances", "copies", "credited", "uncredited", "low conf.")
+    if not rows:
+        out.print(
+            "No claim trees yet: run `echoscope analyze`."
+            if claims
+            else "No cascades yet: run `echoscope analyze` first."
+        )
+        return
+    if claims:
+        title, first, copies = "sources of claims: first, repeat, credit", "stated first", "repeats"
+    else:
+        title, first, copies = "sources: originate, copy, credit", "first appearances", "copies"
+    table = Table(title=title)
+    columns = ("source", first, copies, "credited", "uncredited", "low conf.")
     for col in columns:
         table.add_column(col, justify="left" if col == "source" else "right")
     for r in rows:

@@ -77,10 +77,7 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
     parts.extend(_cascade_section(store))
     parts.extend(_reuse_section(store))
     parts.extend(_claims_section(store))
-    parts.append("<h2>Sources</h2><table><tr><th>source</th><th class='num'>documents</th></tr>")
-    for name, n in list(stats["sources"].items())[:200]:
-        parts.append(f"<tr><td>{_e(name)}</td><td class='num'>{n:,}</td></tr>")
-    parts.append("</table>")
+    parts.extend(_sources_section(store, stats["sources"]))
     parts.append(
         "<h2>Timeline</h2><p class='muted'>Every document in publication order (UTC). "
         "'time from' says how the time was known.</p>"
@@ -118,6 +115,53 @@ def write_report(store: Store, out: str | Path, title: str = "echoscope report")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts), encoding="utf-8")
     return out
+
+
+def _sources_section(store: Store, documents: dict[str, int]) -> list[str]:
+    """Per source: documents, and from the trees how often it was first, how often it
+    copied, and how many copies gave no credit; sources that copy most without credit
+    first. Empty cells before the trees are built."""
+    import duckdb
+
+    from echoscope.trace.cascade import source_stats
+
+    per: dict[str, dict[bool, dict]] = {}
+    for claims in (False, True):
+        try:
+            frame = source_stats(store, claims=claims)
+        except duckdb.CatalogException:  # a store from before the cascade stage
+            continue
+        for row in frame.to_dict(orient="records"):
+            per.setdefault(str(row["source"]), {})[claims] = row
+    cells = ("originated", "copied", "uncredited")
+
+    def order(name: str) -> tuple:
+        kinds = per.get(name, {})
+        uncredited = sum(k["uncredited"] for k in kinds.values())
+        return (-uncredited, -documents.get(name, 0), name)
+
+    parts = [
+        "<h2>Sources</h2><p class='muted'>Per source, in the propagation trees: how often it "
+        "was first, how often it repeated an earlier source, and how many of its repeats "
+        "gave no credit. Copied text counts documents; claims count each claim a document "
+        "states. Sources that repeat most without credit come first.</p>"
+        "<table><tr><th rowspan='2'>source</th><th class='num' rowspan='2'>documents</th>"
+        "<th colspan='3'>copied text</th><th colspan='3'>claims</th></tr><tr>"
+        + "<th class='num'>first</th><th class='num'>copies</th><th class='num'>uncredited</th>"
+        + "<th class='num'>first</th><th class='num'>repeats</th><th class='num'>uncredited</th>"
+        "</tr>"
+    ]
+    for name in sorted(documents, key=order)[:200]:
+        row = [f"<td>{_e(name)}</td><td class='num'>{documents[name]:,}</td>"]
+        for claims in (False, True):
+            found = per.get(name, {}).get(claims)
+            row += [
+                f"<td class='num'>{int(found[c]):,}</td>" if found else "<td class='num'></td>"
+                for c in cells
+            ]
+        parts.append("<tr>" + "".join(row) + "</tr>")
+    parts.append("</table>")
+    return parts
 
 
 def _cascade_section(store: Store) -> list[str]:

@@ -807,11 +807,12 @@ def tree(store: Store, cluster_id: int, claims: bool = False) -> pd.DataFrame:
     ).df()
 
 
-def source_stats(store: Store) -> pd.DataFrame:
+def source_stats(store: Store, claims: bool = False) -> pd.DataFrame:
     """Per source: how often it originates, copies, and credits what it copies, and how
-    many of its copies have a parent that is a low-confidence guess."""
+    many of its copies have a parent that is a low-confidence guess. With ``claims``, in
+    the claim trees: who stated a claim first and who repeated it, in any words."""
     return store.con.execute(
-        """
+        f"""
         SELECT d.source,
                count(*) FILTER (WHERE e.parent_seq IS NULL) AS originated,
                count(*) FILTER (WHERE e.parent_seq IS NOT NULL) AS copied,
@@ -819,7 +820,7 @@ def source_stats(store: Store) -> pd.DataFrame:
                count(*) FILTER (WHERE e.parent_seq IS NOT NULL AND NOT e.attributed) AS uncredited,
                count(*) FILTER (WHERE e.parent_seq IS NOT NULL AND e.confidence < ?)
                    AS low_confidence
-        FROM cascade_edges e JOIN documents d ON d.seq = e.child_seq
+        FROM {_edges_table(claims)} e JOIN documents d ON d.seq = e.child_seq
         GROUP BY d.source ORDER BY uncredited DESC, copied DESC, d.source
         """,
         [LOW_CONFIDENCE],
