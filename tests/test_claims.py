@@ -972,3 +972,49 @@ def test_a_store_cut_by_an_older_version_is_refused_until_rebuilt(tmp_path, embe
             run_claims(store, embedder=embedder)
         reset(store)
         assert run_claims(store, embedder=embedder).new_texts == 1
+
+
+def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
+    """A line one outlet closes every story with joins no claim cluster (it would join all
+    its stories and lead every list of claims); a claim repeated across outlets still
+    does, and so does a slogan an account posts on its own again and again."""
+    sign_off = "Sign up for our free newsletter to get the latest local news every morning."
+    credit = "The Associated Press contributed to this report."
+    stories = [
+        "Ferry fares to the islands will rise by six percent in April, the operator said.",
+        "The council has approved a new cycle lane along the river road after a consultation.",
+        "A new primary school will open in the north of the town next September.",
+    ]
+    slogan = "Harwick deserves clean water and the truth about the tanks."
+    docs = [
+        (
+            f"courier/{i}",
+            "courier",
+            datetime(2025, 3, 10 + i, 8, 0),
+            f"{s}\n\n{sign_off}\n\n{credit}",
+        )
+        for i, s in enumerate(stories)
+    ]
+    docs += [
+        # twice in one outlet is not boilerplate: a follow-up may restate its claim
+        ("gazette/1", "gazette", datetime(2025, 3, 11, 9, 0), f"{stories[0]}\n\n{credit}"),
+        ("gazette/2", "gazette", datetime(2025, 3, 12, 9, 0), f"{stories[1]}\n\n{credit}"),
+    ]
+    docs += [
+        (f"x/{i}", "@clean_harwick", datetime(2025, 3, 10 + i, 12, 0), slogan) for i in range(3)
+    ]
+    with Store(tmp_path / "boilerplate.duckdb") as store:
+        store_docs(store, docs)
+        summary = run_claims(store, embedder=embedder)
+        clustered = {
+            t
+            for (t,) in store.con.execute(
+                "SELECT t.text FROM claim_clusters k JOIN claim_texts t ON t.row = k.row"
+            ).fetchall()
+        }
+        assert sign_off not in clustered and credit not in clustered
+        assert summary.boilerplate == 2 and state(store)["boilerplate"] == "2"
+        assert stories[0] in clustered and stories[1] in clustered and slogan in clustered
+        # the sentences are still stored: a search for them still finds them
+        texts = {t for (t,) in store.con.execute("SELECT text FROM claim_texts").fetchall()}
+        assert {sign_off, credit} <= texts

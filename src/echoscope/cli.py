@@ -497,7 +497,12 @@ def analyze(
             f"[bold]claims[/]: {c['new_documents']:,} new documents, {c['new_sentences']:,} sentences "
             f"({c['embedded']:,} embedded with {escape(str(c['model']))}); "
             f"{c['texts_total']:,} distinct sentences "
-            f"indexed, {c['links_total']:,} matches, {c['clusters']:,} claim clusters",
+            f"indexed, {c['links_total']:,} matches, {c['clusters']:,} claim clusters"
+            + (
+                f" ({c['boilerplate']:,} sentences left out as a source's boilerplate)"
+                if c.get("boilerplate")
+                else ""
+            ),
             highlight=False,
         )
     if not as_json and not quiet and "cascade" in result:

@@ -66,11 +66,18 @@ class ClaimsSummary:
     links_added: int = 0
     links_total: int = 0
     clusters: int = 0
+    boilerplate: int = 0  # distinct sentences left out of clusters as a source's boilerplate
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+
+# A sentence a source repeats word for word in this many of its documents, as a small
+# part of each, is its boilerplate (a sign-off, a newsletter promotion, "The Associated
+# Press contributed to this report."), not a claim; the reuse stage draws the same line.
+BOILERPLATE_MIN_DOCS = 3
+BOILERPLATE_MAX_SHARE = 0.5  # of the document's characters
 
 _BYLINE = re.compile(r"By\s+(\S[^\n]{0,120})")
 _BYLINE_MAX_WORDS = 8
@@ -391,13 +398,33 @@ def _link(
             progress("matches", int(rows[-1]) + 1 - first_new, n - first_new)
 
 
+def boilerplate_rows(store: Store) -> np.ndarray:
+    """Sentences some source repeats word for word in BOILERPLATE_MIN_DOCS or more of its
+    documents, each time as under BOILERPLATE_MAX_SHARE of the document. A post that is
+    the sentence (a slogan tweeted again and again) is not boilerplate: it is the post."""
+    found = store.con.execute(
+        f"""
+        SELECT DISTINCT row FROM (
+            SELECT s.row FROM claim_sentences s JOIN documents d ON d.seq = s.seq
+            WHERE d.source IS NOT NULL
+              AND s."end" - s."begin" < {BOILERPLATE_MAX_SHARE} * length(d.text)
+            GROUP BY s.row, d.source HAVING count(DISTINCT s.seq) >= {BOILERPLATE_MIN_DOCS}
+        )
+        """
+    ).fetchnumpy()["row"]
+    return np.sort(np.asarray(found, dtype=np.int64))
+
+
 def build_clusters(store: Store) -> int:
     """Claim clusters around central sentences: every member is matched as the same claim
     directly with its cluster's centre, so a chain of near matches (A like B, B like C)
     never joins two different claims. Centres are taken greedily, best connected first;
     each takes the sentences matched with it that no earlier centre took. A sentence left
     with no centre to join is in no cluster (its matches stay in claim_links), unless its
-    exact text appears in two or more documents, which is a cluster of its own.
+    exact text appears in two or more documents, which is a cluster of its own. A
+    source's boilerplate (``boilerplate_rows``) is in no cluster: repeated in every story,
+    it would join them all and lead every list of claims. Their count is kept in
+    claim_state ``boilerplate``.
 
     Each member's score is its match with the centre; the centre's is its best match in
     the cluster, or 1.0 when other documents repeat its exact text."""
@@ -413,6 +440,12 @@ def build_clusters(store: Store) -> int:
     )
     a, b = (np.asarray(links[k], dtype=np.int64) for k in ("row_a", "row_b"))
     s = np.asarray(links["score"], dtype=np.float64)
+    boilerplate = boilerplate_rows(store)
+    _set_state(store, "boilerplate", str(len(boilerplate)))
+    if len(boilerplate):
+        keep = ~(np.isin(a, boilerplate) | np.isin(b, boilerplate))
+        a, b, s = a[keep], b[keep], s[keep]
+        repeated = repeated[~np.isin(repeated, boilerplate)]
     graph = sp.coo_matrix((np.r_[s, s], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
     degree = np.diff(graph.indptr)
     weight = np.asarray(graph.sum(axis=1)).ravel()
@@ -516,6 +549,7 @@ def run_claims(
         )
         _set_state(store, "linked_rows", str(len(index)))
         summary.clusters = build_clusters(store)
+        summary.boilerplate = int(state(store).get("boilerplate", "0"))
         summary.seconds["match"] = round(time.perf_counter() - t, 2)
     summary.links_total = store.count("claim_links")
     summary.seconds["total"] = round(time.perf_counter() - t0, 2)
