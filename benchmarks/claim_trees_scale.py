@@ -100,6 +100,7 @@ def main() -> None:
             "match_s": round(match_s, 1),
             "claim_clusters": len(sizes),
             "clustered_sentences": int(sum(sizes)),
+            "boilerplate_sentences": claims.boilerplate,
             "largest_clusters": sizes[:5],
             "chained_components": components,
             "largest_chained_component": largest_component,

@@ -977,7 +977,7 @@ def test_a_store_cut_by_an_older_version_is_refused_until_rebuilt(tmp_path, embe
 def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
     """A line one outlet closes every story with joins no claim cluster (it would join all
     its stories and lead every list of claims); a claim repeated across outlets still
-    does, and so does a slogan an account posts on its own again and again."""
+    does, and so does a slogan an account posts again and again."""
     sign_off = "Sign up for our free newsletter to get the latest local news every morning."
     credit = "The Associated Press contributed to this report."
     stories = [
@@ -1000,9 +1000,17 @@ def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
         ("gazette/1", "gazette", datetime(2025, 3, 11, 9, 0), f"{stories[0]}\n\n{credit}"),
         ("gazette/2", "gazette", datetime(2025, 3, 12, 9, 0), f"{stories[1]}\n\n{credit}"),
     ]
-    docs += [
-        (f"x/{i}", "@clean_harwick", datetime(2025, 3, 10 + i, 12, 0), slogan) for i in range(3)
+    # a slogan an account posts again and again, with other tags and links each time: a
+    # small part of each post's characters, but a post is not an article with a template
+    link = "https://harwick-water-truth.example/campaign/2025/03/please-read-and-share"
+    posts = [
+        f"{slogan} Day {i} of asking the council about the tanks. {link}/{i}" for i in range(3)
     ]
+    docs += [
+        (f"x/{i}", "@clean_harwick", datetime(2025, 3, 10 + i, 12, 0), post)
+        for i, post in enumerate(posts)
+    ]
+    assert all(len(slogan) < 0.5 * len(post) for post in posts)
     with Store(tmp_path / "boilerplate.duckdb") as store:
         store_docs(store, docs)
         summary = run_claims(store, embedder=embedder)

@@ -78,6 +78,7 @@ class ClaimsSummary:
 # Press contributed to this report."), not a claim; the reuse stage draws the same line.
 BOILERPLATE_MIN_DOCS = 3
 BOILERPLATE_MAX_SHARE = 0.5  # of the document's characters
+BOILERPLATE_MIN_SENTENCES = 3  # the document's claim sentences: an article, not a post
 
 _BYLINE = re.compile(r"By\s+(\S[^\n]{0,120})")
 _BYLINE_MAX_WORDS = 8
@@ -400,13 +401,17 @@ def _link(
 
 def boilerplate_rows(store: Store) -> np.ndarray:
     """Sentences some source repeats word for word in BOILERPLATE_MIN_DOCS or more of its
-    documents, each time as under BOILERPLATE_MAX_SHARE of the document. A post that is
-    the sentence (a slogan tweeted again and again) is not boilerplate: it is the post."""
+    documents, each time as one of at least BOILERPLATE_MIN_SENTENCES claim sentences and
+    under BOILERPLATE_MAX_SHARE of the document's characters. Posts are left alone: a
+    slogan an account tweets again and again, with other tags and links each time, is its
+    campaign, not its template (on 308k IRA tweets, "Join our fight to save America! ➠",
+    posted by 76 accounts, would otherwise be dropped)."""
     found = store.con.execute(
         f"""
         SELECT DISTINCT row FROM (
             SELECT s.row FROM claim_sentences s JOIN documents d ON d.seq = s.seq
-            WHERE d.source IS NOT NULL
+            JOIN claim_docs c ON c.seq = s.seq
+            WHERE d.source IS NOT NULL AND c.sentences >= {BOILERPLATE_MIN_SENTENCES}
               AND s."end" - s."begin" < {BOILERPLATE_MAX_SHARE} * length(d.text)
             GROUP BY s.row, d.source HAVING count(DISTINCT s.seq) >= {BOILERPLATE_MIN_DOCS}
         )
