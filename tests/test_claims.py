@@ -1026,3 +1026,9 @@ def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
         # the sentences are still stored: a search for them still finds them
         texts = {t for (t,) in store.con.execute("SELECT text FROM claim_texts").fetchall()}
         assert {sign_off, credit} <= texts
+        # and the report says what was left out
+        from echoscope.present.report import write_report
+
+        shown = write_report(store, tmp_path / "r.html").read_text(encoding="utf-8")
+        section = shown[shown.index("<h2>Claims</h2>") : shown.index("<h2>Sources</h2>")]
+        assert "2 sentences are left out" in section and sign_off not in section

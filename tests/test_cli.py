@@ -311,8 +311,10 @@ def test_demo_traces_its_claims_and_trace_command(tmp_path):
     # a link credit is evidence to follow: printed whole, never cut
     assert courier["credit_text"] in shown.replace(" ", "") or courier["credit_text"] in shown
     assert "(published before it)" in shown and "(times in UTC)" in shown
+    # every repetition of the wire's claim is dated to the minute, after the wire: no
+    # parent is a guess
+    assert wire["claim"] and wire["low_confidence"] == 0 and wire["copies"] >= 2
     # the claims table names each claim; a claim id given without --claim is pointed to it
-    assert wire["claim"] and wire["low_confidence"] >= 0
     listed = run("origins", "--claims", "--db", db)
     assert wire["claim"].split()[0] in listed.stdout and "claim" in listed.stdout
     reuse_ids = {r["cluster_id"] for r in json.loads(run("origins", "--db", db, "--json").stdout)}

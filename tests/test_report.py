@@ -225,6 +225,16 @@ def test_only_the_top_claims_are_shown_with_a_count_of_the_rest(written, monkeyp
     assert f"{more} more are stated in two or more documents" in text
 
 
+def test_sources_beyond_the_limit_are_counted_not_dropped(written, monkeypatch, tmp_path):
+    db, full = written
+    every = sources_of(full)
+    monkeypatch.setattr(report_mod, "MAX_SOURCES", 2)
+    with Store(db) as store:
+        text = write_report(store, tmp_path / "two.html").read_text(encoding="utf-8")
+    assert sources_of(text) == every[:2] and len(every) > 2
+    assert f"The first 2 of {len(every)} sources are shown" in text
+
+
 def test_report_without_the_claims_stage(store, tmp_path):
     store_docs(store, DOCS)
     text = write_report(store, tmp_path / "plain.html").read_text(encoding="utf-8")

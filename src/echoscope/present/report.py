@@ -18,6 +18,7 @@ from echoscope.store import Store
 EXCERPT = 280
 MAX_ROWS = 2000
 MAX_LINKS = 200
+MAX_SOURCES = 200  # sources listed, those that repeat most without credit first
 CLAIM_CLUSTERS = 20  # claim clusters shown, most widely stated first
 CLAIM_DOCS = 50  # documents shown per claim cluster
 CLAIM_CHARS = 400  # longest sentence shown; the rest is cut with an ellipsis
@@ -132,7 +133,8 @@ def _sources_section(store: Store, documents: dict[str, int]) -> list[str]:
         except duckdb.CatalogException:  # a store from before the cascade stage
             continue
         for row in frame.to_dict(orient="records"):
-            per.setdefault(str(row["source"]), {})[claims] = row
+            name = "(none)" if row["source"] is None else str(row["source"])  # as in stats
+            per.setdefault(name, {})[claims] = row
     cells = ("originated", "copied", "uncredited")
 
     def order(name: str) -> tuple:
@@ -145,13 +147,20 @@ def _sources_section(store: Store, documents: dict[str, int]) -> list[str]:
         "was first, how often it repeated an earlier source, and how many of its repeats "
         "gave no credit. Copied text counts documents; claims count each claim a document "
         "states. Sources that repeat most without credit come first.</p>"
+    ]
+    if len(documents) > MAX_SOURCES:
+        parts.append(
+            f"<p class='muted'>The first {MAX_SOURCES} of {len(documents):,} sources are shown "
+            "(<code>echoscope sources --limit 0</code> lists all).</p>"
+        )
+    parts.append(
         "<table><tr><th rowspan='2'>source</th><th class='num' rowspan='2'>documents</th>"
         "<th colspan='3'>copied text</th><th colspan='3'>claims</th></tr><tr>"
         + "<th class='num'>first</th><th class='num'>copies</th><th class='num'>uncredited</th>"
         + "<th class='num'>first</th><th class='num'>repeats</th><th class='num'>uncredited</th>"
         "</tr>"
-    ]
-    for name in sorted(documents, key=order)[:200]:
+    )
+    for name in sorted(documents, key=order)[:MAX_SOURCES]:
         row = [f"<td>{_e(name)}</td><td class='num'>{documents[name]:,}</td>"]
         for claims in (False, True):
             found = per.get(name, {}).get(claims)
@@ -343,6 +352,7 @@ def _claims_section(store: Store) -> list[str]:
     """The same claim in other words across documents, earliest first, so a reader sees
     who stated it before whom even where no text was copied."""
     from echoscope.detect.claims.match import SAME
+    from echoscope.detect.claims.stage import state
     from echoscope.trace.time import first_ties
 
     rows = [
@@ -374,6 +384,13 @@ def _claims_section(store: Store) -> list[str]:
         )
         + "</p>"
     ]
+    boilerplate = int(state(store).get("boilerplate", "0"))
+    if boilerplate:
+        parts.append(
+            f"<p class='muted'>{boilerplate:,} sentences are left out: each is repeated word for "
+            "word by one source across three or more of its articles (a sign-off, a promotion, "
+            "a standing credit line), so it is the source's template, not a claim.</p>"
+        )
     if total > len(clusters):
         parts.append(
             f"<p class='muted'>The {len(clusters)} claims stated by the most documents are shown; "
