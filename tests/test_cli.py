@@ -15,7 +15,11 @@ runner = CliRunner()
 
 
 def run(*args: str):
-    return runner.invoke(app, list(args), catch_exceptions=False)
+    """A command that must succeed: an error it reports (exit 2, or 3 for an internal
+    error caught and explained) fails the test here, not in a later assertion."""
+    res = runner.invoke(app, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, (args, res.output)
+    return res
 
 
 @pytest.fixture
@@ -375,7 +379,10 @@ def test_undated_copies_are_counted_at_ingest_and_in_sources(tmp_path):
     res = run("ingest", str(path), "--db", str(tmp_path / "t.duckdb"))
     assert "without a date" in res.stdout and "text alone" in " ".join(res.stdout.split())
     run("analyze", "--db", db, "--stage", "reuse", "--quiet")
-    run("analyze", "--db", db, "--stage", "cascade", "--no-credit-model", "--quiet")
+    # printed, not --quiet: a store with no claims stage has no claim trees to report
+    res = run("analyze", "--db", db, "--stage", "cascade", "--no-credit-model")
+    assert res.exit_code == 0, res.output
+    assert "cascades: 1 trees" in " ".join(res.stdout.split()) and "claim trees" not in res.stdout
     rows = {r["source"]: r for r in json.loads(run("sources", "--db", db, "--json").stdout)}
     assert rows[hostile]["low_confidence"] == 1 and rows["gazette"]["low_confidence"] == 0
     shown = " ".join(run("sources", "--db", db).stdout.split())

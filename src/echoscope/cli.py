@@ -521,7 +521,7 @@ def analyze(
                 f"source, {k['unattributed']:,} do not)",
                 highlight=False,
             )
-            status = c.get("credit_model", "off")
+        status = c.get("credit_model", "off")
         if status.startswith("off:"):
             out.print(f"[yellow]credit scorer {escape(status)}[/]", highlight=False)
         elif status not in ("off", "not needed"):
