@@ -433,9 +433,9 @@ def test_cascade_scores_its_children_together_and_builds_the_same_trees(
     calls = []
     original = CreditScorer.score_texts
 
-    def counting(self, texts):
+    def counting(self, texts, cache=None):
         calls.append(len(texts))
-        return original(self, texts)
+        return original(self, texts, cache)
 
     def edges():
         return store.con.execute(
@@ -449,8 +449,17 @@ def test_cascade_scores_its_children_together_and_builds_the_same_trees(
     assert summary.edges == 4 and summary.roots == 2 and calls == [4]  # the copies, at once
     assert any("spokesman" in str(e) for e in batched)
 
-    def rounded(rows):  # scores kept as evidence may differ in float rounding only
-        return [tuple(str(x)[:12] if isinstance(x, float) else x for x in r) for r in rows]
+    def rounded(rows):
+        """The trees, with each credit's score to two places: scored in another batch, a
+        sentence's score moves by float rounding (bf16 arithmetic: up to about 1e-3)."""
+        out = []
+        for r in rows:
+            credits = json.loads(r[-1]) if r[-1] else r[-1]
+            for c in credits or []:
+                if c.get("score") is not None:
+                    c["score"] = round(c["score"], 2)
+            out.append((*(str(x)[:12] if isinstance(x, float) else x for x in r[:-1]), credits))
+        return out
 
     for change in ("no prefetch", "blocks of one", "batch fails"):
         calls.clear()
@@ -461,13 +470,15 @@ def test_cascade_scores_its_children_together_and_builds_the_same_trees(
                 m.setattr(cascade, "BLOCK", 1)
             else:
 
-                def fails_in_batch(self, texts):
+                def fails_in_batch(self, texts, cache=None):
                     calls.append(len(texts))
                     if len(texts) > 1:
                         raise RuntimeError("out of memory")
-                    return original(self, texts)
+                    return original(self, texts, cache)
 
                 m.setattr(CreditScorer, "score_texts", fails_in_batch)
+            store.con.execute("DELETE FROM credit_scores")  # each way scores afresh
+            default_scorer()._memo.clear()
             again = run_cascades(store)
         assert rounded(edges()) == rounded(batched), change
         assert again.credits_learned == summary.credits_learned, change
@@ -477,3 +488,47 @@ def test_cascade_scores_its_children_together_and_builds_the_same_trees(
             "batch fails": [4] + [1] * 4,
         }
         assert calls == expected[change], change
+
+
+def test_scores_are_kept_in_the_store_and_read_once(store, tmp_path, monkeypatch):
+    """A second run of the cascade stage reads no text the first one read: the scores come
+    from the store, bit for bit, and build the same trees. Another scorer (or another way of
+    reading) does not take them."""
+    from echoscope.trace.cascade import run_cascades
+
+    _two_stories(store, tmp_path)
+    sentences = []
+    original = CreditScorer.score_pairs
+
+    def counting(self, pairs):
+        sentences.append(len(pairs))
+        return original(self, pairs)
+
+    def edges():
+        return store.con.execute(
+            "SELECT * EXCLUDE (evidence), json_extract(evidence, '$.credits') "
+            "FROM cascade_edges ORDER BY cluster_id, child_seq"
+        ).fetchall()
+
+    monkeypatch.setattr(CreditScorer, "score_pairs", counting)
+    scorer = default_scorer()
+    scorer._memo.clear()  # what other tests scored in this process
+    first = run_cascades(store)
+    built = edges()
+    assert sum(sentences) > 0 and first.credit_model_reused == 0
+    assert store.count("credit_scores") == 4  # the four copies, once each
+    kept = store.con.execute("SELECT probs FROM credit_scores").fetchall()
+    assert all(0.0 <= p <= 1.0 for (probs,) in kept for p in probs)
+
+    sentences.clear()
+    scorer._memo.clear()  # a new process: only the store remembers
+    again = run_cascades(store)
+    assert sentences == [] and again.credit_model_reused == 4
+    assert edges() == built  # the very same scores, not close ones
+    assert store.count("credit_scores") == 4
+
+    scorer._memo.clear()
+    monkeypatch.setattr(scorer, "identity", "another-scorer")
+    other = run_cascades(store)
+    assert sum(sentences) > 0 and other.credit_model_reused == 0
+    assert store.count("credit_scores") == 8

@@ -527,7 +527,12 @@ def analyze(
         elif status not in ("off", "not needed"):
             out.print(
                 f"[bold]credit scorer[/]: {c['credits_vetoed']:,} rule credits overruled, "
-                f"{c['credits_learned']:,} credits found that no rule knew ({escape(str(status))})",
+                f"{c['credits_learned']:,} credits found that no rule knew ({escape(str(status))})"
+                + (
+                    f"; {c['credit_model_reused']:,} copies' scores kept from earlier runs"
+                    if c.get("credit_model_reused")
+                    else ""
+                ),
                 highlight=False,
             )
         if c.get("credit_model_skipped"):

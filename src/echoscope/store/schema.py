@@ -135,6 +135,17 @@ TABLES += [
     """,
 ]
 
+# trace: the credit scorer's sentence scores (start, end and probability per sentence),
+# by text digest and scorer, so each document is read by the model once, not every run.
+TABLES += [
+    """
+    CREATE TABLE IF NOT EXISTS credit_scores (
+        digest BLOB NOT NULL, scorer VARCHAR NOT NULL,
+        starts INTEGER[], ends INTEGER[], probs FLOAT[]
+    )
+    """,
+]
+
 # detect/claims: sentences, one row per distinct sentence text (embedded once), the vector
 # cache, and the matches between rows. The ANN and BM25 indexes are files beside the store.
 TABLES += [

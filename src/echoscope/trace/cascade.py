@@ -87,6 +87,7 @@ class CascadeSummary:
     credits_vetoed: int = 0  # rule phrase credits it rejected
     credits_learned: int = 0  # credits it found that no rule did
     credit_model_skipped: int = 0  # copies it did not read: not English, or no language known
+    credit_model_reused: int = 0  # copies whose scores an earlier run kept (credit_scores)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,8 +121,9 @@ def run_cascades(
     claim cluster (claim_cascade_edges).
 
     ``credit_model``: the rules' credits get the learned scorer's second opinion
-    (``trace.credit_model``), which reads every sentence of each child once; off, the
-    rules alone decide (faster on a large corpus)."""
+    (``trace.credit_model``), which reads every sentence of each child once and keeps its
+    scores in the store, so a later run reads only new texts; off, the rules alone decide
+    (faster on a first run over a large corpus)."""
     started = time.perf_counter()
     con = store.con
     summary = CascadeSummary()
@@ -155,7 +157,7 @@ def run_cascades(
     if credit_model and docs:
         from echoscope.trace.credit_model import Reviewer
 
-        reviewer = Reviewer(len(docs), progress)
+        reviewer = Reviewer(len(docs), progress, con=con)
 
     def prefetch(children: list[int]) -> None:
         """Every child the trees may review, scored in chunks before the search needs them."""
@@ -215,6 +217,8 @@ def run_cascades(
         summary.credits_vetoed = len(reviewer.vetoed)
         summary.credits_learned = len(reviewer.learned)
         summary.credit_model_skipped = len(reviewer.skipped)
+        if reviewer.cache is not None:
+            summary.credit_model_reused = reviewer.cache.reused
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 

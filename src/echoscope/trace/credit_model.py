@@ -45,6 +45,9 @@ MAX_TOKENS = 128
 MAX_SENTENCES = 400  # a longer text: the rest is left to the rules alone
 MEMO = 4096  # texts whose scores are kept: a document is read once per run, not per edge
 PREFETCH = 128  # documents scored together by Reviewer.prefetch
+# How a text is cut into sentences and paired for the scorer: part of a kept score's key
+# (credit_scores), so a change here is read afresh, not taken from an older run.
+SCORES_VERSION = "1"
 _HEAD = ("head.weight", "head.bias")  # the linear head: the scorer's own, not MiniLM's
 
 
@@ -103,6 +106,7 @@ class CreditScorer:
         from echoscope.detect.claims.embed import resolve_model
 
         path = path or scorer_path()
+        self.path = Path(path)
         _, model_dir = resolve_model(None)
         self._torch = torch
         self.batch_size = batch_size
@@ -155,6 +159,13 @@ class CreditScorer:
                 out[idx] = torch.sigmoid(logits).numpy()
         return out
 
+    @functools.cached_property
+    def identity(self) -> str:
+        """What a kept score depends on: the scorer file, the arithmetic, how texts are read."""
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+        precision = "bf16" if self.bf16 else "fp32"
+        return f"{digest}:{precision}:{MAX_TOKENS}:{MAX_SENTENCES}:v{SCORES_VERSION}"
+
     @staticmethod
     def _key(text: str) -> bytes:
         return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
@@ -163,13 +174,19 @@ class CreditScorer:
         """Each sentence of ``text`` (up to MAX_SENTENCES) with the chance it credits a source."""
         return self.score_texts([text])[0]
 
-    def score_texts(self, texts: list[str]) -> list[list[tuple[Sentence, float]]]:
+    def score_texts(
+        self, texts: list[str], cache: ScoreCache | None = None
+    ) -> list[list[tuple[Sentence, float]]]:
         """``score`` for several texts at once. Their sentences are batched together by
         length: one text's few sentences padded to its longest cost about half as much
         again as the same sentences sorted among many texts'. A sentence's score depends
-        on its batch only at the level of float rounding (about 1e-8)."""
+        on its batch only at the level of float rounding (about 1e-8 in fp32, up to about
+        1e-3 in bf16, where padding changes the sums). With ``cache``,
+        texts scored on an earlier run are taken from the store, and new scores kept."""
         keys = [self._key(t) for t in texts]
         found = {k: self._memo[k] for k in keys if k in self._memo}
+        if cache is not None:
+            found |= cache.get([k for k in dict.fromkeys(keys) if k not in found])
         todo: dict[bytes, tuple[str, list[Sentence]]] = {}
         for key, text in zip(keys, texts, strict=True):
             if key not in found and key not in todo:
@@ -194,10 +211,75 @@ class CreditScorer:
             if len(self._memo) >= MEMO:
                 self._memo.pop(next(iter(self._memo)))
             self._memo[key] = rows
+        if cache is not None and todo:
+            cache.put({key: found[key] for key in todo})
         return [
             [(Sentence(int(b), int(e), text[int(b) : int(e)]), float(p)) for b, e, p in found[k]]
             for text, k in zip(texts, keys, strict=True)
         ]
+
+
+class ScoreCache:
+    """The scorer's sentence scores kept in the store (``credit_scores``), by text digest
+    and ``CreditScorer.identity``: a run of the cascade stage reads only texts no earlier
+    run read, instead of every copy again. Scores are kept as the float32 the model gave,
+    so a kept score is the score. A store that cannot take them (read-only, full) turns
+    the keeping off; the scoring goes on."""
+
+    def __init__(self, con, scorer: str) -> None:
+        self.con = con
+        self.scorer = scorer
+        self.reused = 0  # texts taken from the store
+        self.kept = 0  # texts newly written to it
+        self.error: str | None = None
+
+    def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        if not keys or self.error:
+            return {}
+        rows = self.con.execute(
+            "SELECT digest, starts, ends, probs FROM credit_scores "
+            "WHERE scorer = ? AND digest IN (SELECT unnest(?::BLOB[]))",
+            [self.scorer, keys],
+        ).fetchall()
+        out = {}
+        for digest, starts, ends, probs in rows:
+            out[bytes(digest)] = np.array(
+                [np.asarray(starts, np.float64), np.asarray(ends, np.float64), probs],
+                dtype=np.float64,
+            ).T.reshape(-1, 3)
+        self.reused += len(out)
+        return out
+
+    def put(self, scored: dict[bytes, np.ndarray]) -> None:
+        import duckdb
+        import pyarrow as pa
+
+        if not scored or self.error:
+            return
+        keys = list(scored)
+        table = pa.table(
+            {
+                "digest": pa.array(keys, type=pa.binary()),
+                "scorer": pa.array([self.scorer] * len(keys), type=pa.string()),
+                "starts": pa.array(
+                    [scored[k][:, 0].astype(np.int32) for k in keys], type=pa.list_(pa.int32())
+                ),
+                "ends": pa.array(
+                    [scored[k][:, 1].astype(np.int32) for k in keys], type=pa.list_(pa.int32())
+                ),
+                "probs": pa.array(
+                    [scored[k][:, 2].astype(np.float32) for k in keys], type=pa.list_(pa.float32())
+                ),
+            }
+        )
+        self.con.register("_credit_scores_in", table)
+        try:
+            self.con.execute("INSERT INTO credit_scores SELECT * FROM _credit_scores_in")
+            self.kept += len(keys)
+        except duckdb.Error as exc:
+            self.error = str(exc)
+        finally:
+            self.con.unregister("_credit_scores_in")
 
 
 @functools.cache
@@ -258,8 +340,12 @@ class Reviewer:
     loses its trees to the second opinion. ``progress(step, done, total)`` is told after
     each document scored."""
 
-    def __init__(self, total: int, progress=None, scorer: CreditScorer | None = None) -> None:
+    def __init__(
+        self, total: int, progress=None, scorer: CreditScorer | None = None, con=None
+    ) -> None:
         self.scorer = scorer
+        self.con = con  # the store's connection: scores are kept there (ScoreCache)
+        self.cache: ScoreCache | None = None
         self.total = total
         self.progress = progress
         self.status = "not needed"  # the model's name once loaded, or "off: why"
@@ -277,6 +363,8 @@ class Reviewer:
                 return None
         if self.scorer is not None:
             self.status = str(self.scorer.meta.get("model", "on"))
+            if self.con is not None and self.cache is None:
+                self.cache = ScoreCache(self.con, self.scorer.identity)
         return self.scorer
 
     def prefetch(self, items: list[tuple], chunk: int = PREFETCH) -> None:
@@ -289,7 +377,7 @@ class Reviewer:
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
             try:
-                scored = self.scorer.score_texts([t for _, t in part])
+                scored = self.scorer.score_texts([t for _, t in part], cache=self.cache)
             except Exception:
                 continue
             for (key, _), rows in zip(part, scored, strict=True):
@@ -306,7 +394,7 @@ class Reviewer:
             if scorer is None:
                 return credits
             try:
-                scored = scorer.score(text)
+                scored = scorer.score_texts([text], cache=self.cache)[0]
             except Exception:  # one bad document keeps its rule credits
                 scored = []
             self._scored[key] = scored
