@@ -419,6 +419,14 @@ def _two_stories(store, tmp_path) -> None:
     run_reuse(store)
 
 
+def _edges(store) -> list:
+    """The reuse trees' edges with their credits (the rest of the evidence left out)."""
+    return store.con.execute(
+        "SELECT * EXCLUDE (evidence), json_extract(evidence, '$.credits') "
+        "FROM cascade_edges ORDER BY cluster_id, child_seq"
+    ).fetchall()
+
+
 def test_cascade_scores_its_children_together_and_builds_the_same_trees(
     store, tmp_path, monkeypatch
 ):
@@ -437,15 +445,9 @@ def test_cascade_scores_its_children_together_and_builds_the_same_trees(
         calls.append(len(texts))
         return original(self, texts, cache)
 
-    def edges():
-        return store.con.execute(
-            "SELECT * EXCLUDE (evidence), json_extract(evidence, '$.credits') "
-            "FROM cascade_edges ORDER BY cluster_id, child_seq"
-        ).fetchall()
-
     monkeypatch.setattr(CreditScorer, "score_texts", counting)
     summary = run_cascades(store)
-    batched = edges()
+    batched = _edges(store)
     assert summary.edges == 4 and summary.roots == 2 and calls == [4]  # the copies, at once
     assert any("spokesman" in str(e) for e in batched)
 
@@ -480,7 +482,7 @@ def test_cascade_scores_its_children_together_and_builds_the_same_trees(
             store.con.execute("DELETE FROM credit_scores")  # each way scores afresh
             default_scorer()._memo.clear()
             again = run_cascades(store)
-        assert rounded(edges()) == rounded(batched), change
+        assert rounded(_edges(store)) == rounded(batched), change
         assert again.credits_learned == summary.credits_learned, change
         expected = {
             "no prefetch": [1] * 4,
@@ -504,17 +506,11 @@ def test_scores_are_kept_in_the_store_and_read_once(store, tmp_path, monkeypatch
         sentences.append(len(pairs))
         return original(self, pairs)
 
-    def edges():
-        return store.con.execute(
-            "SELECT * EXCLUDE (evidence), json_extract(evidence, '$.credits') "
-            "FROM cascade_edges ORDER BY cluster_id, child_seq"
-        ).fetchall()
-
     monkeypatch.setattr(CreditScorer, "score_pairs", counting)
     scorer = default_scorer()
     scorer._memo.clear()  # what other tests scored in this process
     first = run_cascades(store)
-    built = edges()
+    built = _edges(store)
     assert sum(sentences) > 0 and first.credit_model_reused == 0
     assert store.count("credit_scores") == 4  # the four copies, once each
     kept = store.con.execute("SELECT probs FROM credit_scores").fetchall()
@@ -524,7 +520,7 @@ def test_scores_are_kept_in_the_store_and_read_once(store, tmp_path, monkeypatch
     scorer._memo.clear()  # a new process: only the store remembers
     again = run_cascades(store)
     assert sentences == [] and again.credit_model_reused == 4
-    assert edges() == built  # the very same scores, not close ones
+    assert _edges(store) == built  # the very same scores, not close ones
     assert store.count("credit_scores") == 4
 
     scorer._memo.clear()
