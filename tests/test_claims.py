@@ -977,13 +977,35 @@ def test_a_store_cut_by_an_older_version_is_refused_until_rebuilt(tmp_path, embe
 def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
     """A line one outlet closes every story with joins no claim cluster (it would join all
     its stories and lead every list of claims); a claim repeated across outlets still
-    does, and so does a slogan an account posts again and again."""
+    does, and so do the lines an agency keeps through the versions of one story, and a
+    slogan an account posts again and again."""
     sign_off = "Sign up for our free newsletter to get the latest local news every morning."
     credit = "The Associated Press contributed to this report."
     stories = [
-        "Ferry fares to the islands will rise by six percent in April, the operator said.",
-        "The council has approved a new cycle lane along the river road after a consultation.",
-        "A new primary school will open in the north of the town next September.",
+        "Ferry fares to the islands will rise by six percent in April, the operator said. "
+        "The company blamed the price of fuel and the cost of new crew quarters. "
+        "Islanders who commute daily will pay about ninety pounds more a year. "
+        "A petition against the rise has gathered four thousand names.",
+        "The council has approved a new cycle lane along the river road after a consultation. "
+        "Work on the two-mile route is expected to start in the summer holidays. "
+        "Shopkeepers on the road had objected to the loss of parking spaces. "
+        "The scheme is paid for by a government grant for active travel.",
+        "A new primary school will open in the north of the town next September. "
+        "It will take four hundred pupils from the new housing estates nearby. "
+        "The head teacher was previously deputy head at a school in Leeds. "
+        "Parents can apply for places through the county admissions website.",
+    ]
+    background = "The reservoir at Harwick has supplied the town since it was built in 1932."
+    versions = [
+        "Engineers found a crack in the Harwick dam wall on Monday morning. "
+        "Residents below the dam were told to be ready to leave their homes. "
+        "The water authority said the crack was being monitored every hour. ",
+        "Engineers found a second crack in the Harwick dam wall on Monday afternoon. "
+        "People living below the dam were told to be ready to leave their homes. "
+        "The water authority said it was monitoring the crack every hour. ",
+        "Residents below the Harwick dam were moved out on Monday night. "
+        "Those living below the dam had been told to be ready to leave their homes. "
+        "The crack was being monitored every hour, the water authority said. ",
     ]
     slogan = "Harwick deserves clean water and the truth about the tanks."
     docs = [
@@ -999,6 +1021,12 @@ def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
         # twice in one outlet is not boilerplate: a follow-up may restate its claim
         ("gazette/1", "gazette", datetime(2025, 3, 11, 9, 0), f"{stories[0]}\n\n{credit}"),
         ("gazette/2", "gazette", datetime(2025, 3, 12, 9, 0), f"{stories[1]}\n\n{credit}"),
+    ]
+    # an agency's three versions of one story state most of their sentences in each other,
+    # re-worded: the line they all keep is the story's, not the agency's template
+    docs += [
+        (f"wire/dam{i}", "wire", datetime(2025, 3, 17, 8 + i, 0), v + background)
+        for i, v in enumerate(versions)
     ]
     # a slogan an account posts again and again, with other tags and links each time: a
     # small part of each post's characters, but a post is not an article with a template
@@ -1022,7 +1050,9 @@ def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
         }
         assert sign_off not in clustered and credit not in clustered
         assert summary.boilerplate == 2 and state(store)["boilerplate"] == "2"
-        assert stories[0] in clustered and stories[1] in clustered and slogan in clustered
+        assert background in clustered and slogan in clustered
+        opening = [story.split(". ")[0] + "." for story in stories[:2]]
+        assert set(opening) <= clustered  # stated by the courier and the gazette
         # the sentences are still stored: a search for them still finds them
         texts = {t for (t,) in store.con.execute("SELECT text FROM claim_texts").fetchall()}
         assert {sign_off, credit} <= texts

@@ -79,6 +79,7 @@ class ClaimsSummary:
 BOILERPLATE_MIN_DOCS = 3
 BOILERPLATE_MAX_SHARE = 0.5  # of the document's characters
 BOILERPLATE_MIN_SENTENCES = 3  # the document's claim sentences: an article, not a post
+BOILERPLATE_SAMPLE = 12  # a source's articles compared per sentence
 
 _BYLINE = re.compile(r"By\s+(\S[^\n]{0,120})")
 _BYLINE_MAX_WORDS = 8
@@ -400,21 +401,73 @@ def _link(
 
 
 def boilerplate_rows(store: Store) -> np.ndarray:
-    """Sentences some source repeats word for word in BOILERPLATE_MIN_DOCS or more of its
-    documents, each time as one of at least BOILERPLATE_MIN_SENTENCES claim sentences and
-    under BOILERPLATE_MAX_SHARE of the document's characters. Posts are left alone: a
-    slogan an account tweets again and again, with other tags and links each time, is its
-    campaign, not its template (on 308k IRA tweets, "Join our fight to save America! ➠",
-    posted by 76 accounts, would otherwise be dropped)."""
+    """Sentences that are some source's template: repeated word for word in at least
+    BOILERPLATE_MIN_DOCS of its articles (BOILERPLATE_MIN_SENTENCES claim sentences or more,
+    the sentence under BOILERPLATE_MAX_SHARE of the characters) that are otherwise apart:
+    each states under BOILERPLATE_MAX_SHARE of its sentences in at least two others that
+    repeat it, word for word or in words the matcher linked. So a sign-off closing unrelated stories is boilerplate, and the lines an
+    agency keeps through the versions of one story (on METER, PA's "care1nl",
+    "care1nlcorr", "care1sub") are not: those versions share most of their sentences.
+
+    Posts are left alone: a slogan an account tweets again and again, with other tags and
+    links each time, is its campaign, not its template (on 308k IRA tweets, "Join our
+    fight to save America! ➠", posted by 76 accounts, would otherwise be dropped). Each
+    source's first BOILERPLATE_SAMPLE articles holding a sentence are compared, so a line
+    in thousands of articles costs a few dozen comparisons."""
+    share, least = BOILERPLATE_MAX_SHARE, BOILERPLATE_MIN_DOCS
     found = store.con.execute(
         f"""
-        SELECT DISTINCT row FROM (
-            SELECT s.row FROM claim_sentences s JOIN documents d ON d.seq = s.seq
-            JOIN claim_docs c ON c.seq = s.seq
+        WITH article AS (
+            SELECT c.seq, c.sentences, d.source, length(d.text) AS chars
+            FROM claim_docs c JOIN documents d ON d.seq = c.seq
             WHERE d.source IS NOT NULL AND c.sentences >= {BOILERPLATE_MIN_SENTENCES}
-              AND s."end" - s."begin" < {BOILERPLATE_MAX_SHARE} * length(d.text)
-            GROUP BY s.row, d.source HAVING count(DISTINCT s.seq) >= {BOILERPLATE_MIN_DOCS}
+        ),
+        occ AS (
+            SELECT DISTINCT s.row, s.seq, a.source FROM claim_sentences s
+            JOIN article a ON a.seq = s.seq WHERE s."end" - s."begin" < {share} * a.chars
+        ),
+        cand AS (SELECT source, row FROM occ GROUP BY source, row HAVING count(*) >= {least}),
+        members AS (
+            SELECT * FROM (
+                SELECT o.source, o.row, o.seq, row_number() OVER (
+                    PARTITION BY o.source, o.row ORDER BY o.seq) AS rk
+                FROM occ o JOIN cand USING (source, row)
+            ) WHERE rk <= {BOILERPLATE_SAMPLE}
+        ),
+        pairs AS (
+            SELECT a.source, a.row, a.seq AS s1, b.seq AS s2 FROM members a
+            JOIN members b ON a.source = b.source AND a.row = b.row AND a.seq < b.seq
+        ),
+        near AS (   -- a sentence and those the matcher linked to it, either way
+            SELECT row_a AS r, row_b AS o FROM claim_links
+            UNION ALL SELECT row_b, row_a FROM claim_links
+        ),
+        said AS (   -- the sentences of s1 that s2 states too, word for word or re-worded
+            SELECT p.source, p.row, p.s1, p.s2, x.row AS r FROM pairs p
+            JOIN claim_sentences x ON x.seq = p.s1
+            JOIN claim_sentences y ON y.seq = p.s2 AND y.row = x.row
+            UNION
+            SELECT p.source, p.row, p.s1, p.s2, x.row FROM pairs p
+            JOIN claim_sentences x ON x.seq = p.s1 JOIN near ON near.r = x.row
+            JOIN claim_sentences y ON y.seq = p.s2 AND y.row = near.o
+        ),
+        shared AS (
+            SELECT source, row, s1, s2, count(DISTINCT r) AS n FROM said
+            GROUP BY source, row, s1, s2
+        ),
+        apart AS (
+            SELECT h.source, h.row, h.s1, h.s2 FROM shared h
+            JOIN claim_docs c1 ON c1.seq = h.s1 JOIN claim_docs c2 ON c2.seq = h.s2
+            WHERE h.n < {share} * least(c1.sentences, c2.sentences)
+        ),
+        partners AS (
+            SELECT source, row, seq, count(*) AS others FROM (
+                SELECT source, row, s1 AS seq FROM apart
+                UNION ALL SELECT source, row, s2 AS seq FROM apart
+            ) GROUP BY source, row, seq
         )
+        SELECT DISTINCT row FROM partners WHERE others >= {least - 1}
+        GROUP BY source, row HAVING count(*) >= {least}
         """
     ).fetchnumpy()["row"]
     return np.sort(np.asarray(found, dtype=np.int64))
