@@ -981,19 +981,14 @@ def test_a_sources_sign_off_is_boilerplate_not_a_claim(tmp_path, embedder):
     slogan an account posts again and again."""
     sign_off = "Sign up for our free newsletter to get the latest local news every morning."
     credit = "The Associated Press contributed to this report."
+    # short stories: two sentences each, then the two template lines
     stories = [
         "Ferry fares to the islands will rise by six percent in April, the operator said. "
-        "The company blamed the price of fuel and the cost of new crew quarters. "
-        "Islanders who commute daily will pay about ninety pounds more a year. "
-        "A petition against the rise has gathered four thousand names.",
+        "The company blamed the price of fuel and the cost of new crew quarters.",
         "The council has approved a new cycle lane along the river road after a consultation. "
-        "Work on the two-mile route is expected to start in the summer holidays. "
-        "Shopkeepers on the road had objected to the loss of parking spaces. "
-        "The scheme is paid for by a government grant for active travel.",
+        "Work on the two-mile route is expected to start in the summer holidays.",
         "A new primary school will open in the north of the town next September. "
-        "It will take four hundred pupils from the new housing estates nearby. "
-        "The head teacher was previously deputy head at a school in Leeds. "
-        "Parents can apply for places through the county admissions website.",
+        "It will take four hundred pupils from the new housing estates nearby.",
     ]
     background = "The reservoir at Harwick has supplied the town since it was built in 1932."
     versions = [

@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import sys
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -966,7 +966,7 @@ def sources(
     from echoscope.store import Store
     from echoscope.trace.cascade import source_stats
 
-    with Store(db, read_only=True) as store, _claim_trees_built():
+    with Store(db, read_only=True) as store, _claim_trees_built() if claims else nullcontext():
         frame = source_stats(store, claims=claims)
     rows = (frame.head(limit) if limit else frame).to_dict(orient="records")
     if as_json:

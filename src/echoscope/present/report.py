@@ -151,7 +151,8 @@ def _sources_section(store: Store, documents: dict[str, int]) -> list[str]:
     if len(documents) > MAX_SOURCES:
         parts.append(
             f"<p class='muted'>The first {MAX_SOURCES} of {len(documents):,} sources are shown "
-            "(<code>echoscope sources --limit 0</code> lists all).</p>"
+            "(<code>echoscope stats</code> lists every source, "
+            "<code>echoscope sources --limit 0</code> every one in a tree).</p>"
         )
     parts.append(
         "<table><tr><th rowspan='2'>source</th><th class='num' rowspan='2'>documents</th>"
@@ -352,7 +353,6 @@ def _claims_section(store: Store) -> list[str]:
     """The same claim in other words across documents, earliest first, so a reader sees
     who stated it before whom even where no text was copied."""
     from echoscope.detect.claims.match import SAME
-    from echoscope.detect.claims.stage import state
     from echoscope.trace.time import first_ties
 
     rows = [
@@ -361,10 +361,14 @@ def _claims_section(store: Store) -> list[str]:
             _CLAIMS_SQL, [CLAIM_CLUSTERS, SAME, SAME, CLAIM_CHARS, CLAIM_DOCS]
         ).fetchall()
     ]
+    left_out = _boilerplate_note(store)
     if not rows:
         if not store.count("claim_sentences"):
             return []  # the claims stage has not run: nothing to say
-        return ["<h2>Claims</h2><p class='muted'>No claim is stated in more than one document.</p>"]
+        return [
+            "<h2>Claims</h2><p class='muted'>No claim is stated in more than one document.</p>",
+            *left_out,
+        ]
     clusters: dict[int, list[_ClaimRow]] = {}
     for row in rows:
         clusters.setdefault(row.cluster_id, []).append(row)
@@ -384,13 +388,7 @@ def _claims_section(store: Store) -> list[str]:
         )
         + "</p>"
     ]
-    boilerplate = int(state(store).get("boilerplate", "0"))
-    if boilerplate:
-        parts.append(
-            f"<p class='muted'>{boilerplate:,} sentences are left out: each is repeated word for "
-            "word by one source across three or more of its articles (a sign-off, a promotion, "
-            "a standing credit line), so it is the source's template, not a claim.</p>"
-        )
+    parts.extend(left_out)
     if total > len(clusters):
         parts.append(
             f"<p class='muted'>The {len(clusters)} claims stated by the most documents are shown; "
@@ -455,6 +453,21 @@ def _claims_section(store: Store) -> list[str]:
                 f"({_e(first.precision)} precision) {_e(why)}.</p>"
             )
     return parts
+
+
+def _boilerplate_note(store: Store) -> list[str]:
+    """Say how many sentences the claims stage left out as a source's template."""
+    from echoscope.detect.claims.stage import state
+
+    boilerplate = int(state(store).get("boilerplate", "0"))
+    if not boilerplate:
+        return []
+    return [
+        f"<p class='muted'>{boilerplate:,} sentences are left out: each is repeated word for "
+        "word by one source across three or more of its articles that otherwise have little "
+        "in common (a sign-off, a promotion, a standing credit line), so it is the source's "
+        "template, not a claim.</p>"
+    ]
 
 
 def _claim_parents(store: Store, cluster_ids: list[int]) -> dict[tuple[int, str], tuple]:

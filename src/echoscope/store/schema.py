@@ -141,7 +141,8 @@ TABLES += [
     """
     CREATE TABLE IF NOT EXISTS credit_scores (
         digest BLOB NOT NULL, scorer VARCHAR NOT NULL,
-        starts INTEGER[], ends INTEGER[], probs FLOAT[]
+        starts INTEGER[], ends INTEGER[], probs FLOAT[],
+        PRIMARY KEY (digest, scorer)
     )
     """,
 ]

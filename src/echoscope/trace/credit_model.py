@@ -166,6 +166,11 @@ class CreditScorer:
         precision = "bf16" if self.bf16 else "fp32"
         return f"{digest}:{precision}:{MAX_TOKENS}:{MAX_SENTENCES}:v{SCORES_VERSION}"
 
+    def _remember(self, key: bytes, rows: np.ndarray) -> None:
+        if len(self._memo) >= MEMO:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = rows
+
     @staticmethod
     def _key(text: str) -> bytes:
         return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
@@ -186,7 +191,10 @@ class CreditScorer:
         keys = [self._key(t) for t in texts]
         found = {k: self._memo[k] for k in keys if k in self._memo}
         if cache is not None:
-            found |= cache.get([k for k in dict.fromkeys(keys) if k not in found])
+            kept = cache.get([k for k in dict.fromkeys(keys) if k not in found])
+            for key, rows in kept.items():  # read from the store once a run, then memo
+                self._remember(key, rows)
+            found |= kept
         todo: dict[bytes, tuple[str, list[Sentence]]] = {}
         for key, text in zip(keys, texts, strict=True):
             if key not in found and key not in todo:
@@ -208,9 +216,7 @@ class CreditScorer:
             ).reshape(-1, 3)
             at += len(sentences)
             found[key] = rows
-            if len(self._memo) >= MEMO:
-                self._memo.pop(next(iter(self._memo)))
-            self._memo[key] = rows
+            self._remember(key, rows)
         if cache is not None and todo:
             cache.put({key: found[key] for key in todo})
         return [
@@ -223,8 +229,9 @@ class ScoreCache:
     """The scorer's sentence scores kept in the store (``credit_scores``), by text digest
     and ``CreditScorer.identity``: a run of the cascade stage reads only texts no earlier
     run read, instead of every copy again. Scores are kept as the float32 the model gave,
-    so a kept score is the score. A store that cannot take them (read-only, full) turns
-    the keeping off; the scoring goes on."""
+    so a kept score is the score. A store that cannot give or take them (read-only, full)
+    turns the keeping off (``error`` says why); the scoring goes on. Rows of other scorers
+    stay: switching back (``ECHOSCOPE_FP32=1`` and off) finds them again."""
 
     def __init__(self, con, scorer: str) -> None:
         self.con = con
@@ -234,13 +241,19 @@ class ScoreCache:
         self.error: str | None = None
 
     def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        import duckdb
+
         if not keys or self.error:
             return {}
-        rows = self.con.execute(
-            "SELECT digest, starts, ends, probs FROM credit_scores "
-            "WHERE scorer = ? AND digest IN (SELECT unnest(?::BLOB[]))",
-            [self.scorer, keys],
-        ).fetchall()
+        try:
+            rows = self.con.execute(
+                "SELECT digest, starts, ends, probs FROM credit_scores "
+                "WHERE scorer = ? AND digest IN (SELECT unnest(?::BLOB[]))",
+                [self.scorer, keys],
+            ).fetchall()
+        except duckdb.Error as exc:  # the texts are scored instead
+            self.error = str(exc)
+            return {}
         out = {}
         for digest, starts, ends, probs in rows:
             out[bytes(digest)] = np.array(
@@ -274,7 +287,7 @@ class ScoreCache:
         )
         self.con.register("_credit_scores_in", table)
         try:
-            self.con.execute("INSERT INTO credit_scores SELECT * FROM _credit_scores_in")
+            self.con.execute("INSERT OR IGNORE INTO credit_scores SELECT * FROM _credit_scores_in")
             self.kept += len(keys)
         except duckdb.Error as exc:
             self.error = str(exc)

@@ -404,16 +404,19 @@ def boilerplate_rows(store: Store) -> np.ndarray:
     """Sentences that are some source's template: repeated word for word in at least
     BOILERPLATE_MIN_DOCS of its articles (BOILERPLATE_MIN_SENTENCES claim sentences or more,
     the sentence under BOILERPLATE_MAX_SHARE of the characters) that are otherwise apart:
-    each states under BOILERPLATE_MAX_SHARE of its sentences in at least two others that
-    repeat it, word for word or in words the matcher linked. So a sign-off closing unrelated stories is boilerplate, and the lines an
-    agency keeps through the versions of one story (on METER, PA's "care1nl",
-    "care1nlcorr", "care1sub") are not: those versions share most of their sentences.
+    each states under BOILERPLATE_MAX_SHARE of its other sentences in at least two others
+    that repeat it, word for word or in words the matcher linked (as the same claim or for
+    review: when unsure, articles count as related and the line stays). So a sign-off
+    closing unrelated stories is boilerplate, and the lines an agency keeps through the
+    versions of one story (on METER, PA's "care1nl", "care1nlcorr", "care1sub") are not:
+    those versions state most of their sentences in each other.
 
     Posts are left alone: a slogan an account tweets again and again, with other tags and
     links each time, is its campaign, not its template (on 308k IRA tweets, "Join our
     fight to save America! ➠", posted by 76 accounts, would otherwise be dropped). Each
-    source's first BOILERPLATE_SAMPLE articles holding a sentence are compared, so a line
-    in thousands of articles costs a few dozen comparisons."""
+    source compares BOILERPLATE_SAMPLE of the articles holding a sentence, drawn by a hash
+    of their order (not the first ingested, which may all be one story's versions), so a
+    line in thousands of articles costs a few dozen comparisons."""
     share, least = BOILERPLATE_MAX_SHARE, BOILERPLATE_MIN_DOCS
     found = store.con.execute(
         f"""
@@ -430,7 +433,7 @@ def boilerplate_rows(store: Store) -> np.ndarray:
         members AS (
             SELECT * FROM (
                 SELECT o.source, o.row, o.seq, row_number() OVER (
-                    PARTITION BY o.source, o.row ORDER BY o.seq) AS rk
+                    PARTITION BY o.source, o.row ORDER BY hash(o.seq), o.seq) AS rk
                 FROM occ o JOIN cand USING (source, row)
             ) WHERE rk <= {BOILERPLATE_SAMPLE}
         ),
@@ -442,23 +445,26 @@ def boilerplate_rows(store: Store) -> np.ndarray:
             SELECT row_a AS r, row_b AS o FROM claim_links
             UNION ALL SELECT row_b, row_a FROM claim_links
         ),
-        said AS (   -- the sentences of s1 that s2 states too, word for word or re-worded
+        said AS (   -- s1's other sentences that s2 states too, word for word or re-worded
             SELECT p.source, p.row, p.s1, p.s2, x.row AS r FROM pairs p
-            JOIN claim_sentences x ON x.seq = p.s1
+            JOIN claim_sentences x ON x.seq = p.s1 AND x.row <> p.row
             JOIN claim_sentences y ON y.seq = p.s2 AND y.row = x.row
             UNION
             SELECT p.source, p.row, p.s1, p.s2, x.row FROM pairs p
-            JOIN claim_sentences x ON x.seq = p.s1 JOIN near ON near.r = x.row
+            JOIN claim_sentences x ON x.seq = p.s1 AND x.row <> p.row
+            JOIN near ON near.r = x.row
             JOIN claim_sentences y ON y.seq = p.s2 AND y.row = near.o
         ),
         shared AS (
-            SELECT source, row, s1, s2, count(DISTINCT r) AS n FROM said
-            GROUP BY source, row, s1, s2
+            SELECT p.source, p.row, p.s1, p.s2, count(DISTINCT d.r) AS n FROM pairs p
+            LEFT JOIN said d ON d.source = p.source AND d.row = p.row AND d.s1 = p.s1
+                AND d.s2 = p.s2
+            GROUP BY p.source, p.row, p.s1, p.s2
         ),
         apart AS (
             SELECT h.source, h.row, h.s1, h.s2 FROM shared h
             JOIN claim_docs c1 ON c1.seq = h.s1 JOIN claim_docs c2 ON c2.seq = h.s2
-            WHERE h.n < {share} * least(c1.sentences, c2.sentences)
+            WHERE h.n < {share} * (least(c1.sentences, c2.sentences) - 1)
         ),
         partners AS (
             SELECT source, row, seq, count(*) AS others FROM (
