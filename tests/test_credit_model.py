@@ -536,3 +536,14 @@ def test_scores_are_kept_in_the_store_and_read_once(store, tmp_path, monkeypatch
     other = run_cascades(store)
     assert sum(sentences) > 0 and other.credit_model_reused == 0
     assert store.count("credit_scores") == 8
+    assert first.credit_scores_off is None and other.credit_scores_off is None
+
+    # a store that cannot keep them: the copies are scored all the same, and it is said
+    store.con.execute("DROP TABLE credit_scores")
+    scorer._memo.clear()
+    sentences.clear()
+    lost = run_cascades(store)
+    assert (
+        sum(sentences) > 0 and lost.credit_scores_off and "credit_scores" in lost.credit_scores_off
+    )
+    assert lost.credits_learned == first.credits_learned and lost.edges == first.edges

@@ -535,6 +535,12 @@ def analyze(
                 ),
                 highlight=False,
             )
+        if c.get("credit_scores_off"):
+            out.print(
+                "[yellow]credit scorer: its scores could not be kept in the store, so the next "
+                f"run reads every copy again: {escape(str(c['credit_scores_off']))}[/]",
+                highlight=False,
+            )
         if c.get("credit_model_skipped"):
             out.print(
                 f"credit scorer: {c['credit_model_skipped']:,} copies not in English left to "

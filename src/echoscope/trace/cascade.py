@@ -88,6 +88,7 @@ class CascadeSummary:
     credits_learned: int = 0  # credits it found that no rule did
     credit_model_skipped: int = 0  # copies it did not read: not English, or no language known
     credit_model_reused: int = 0  # copies whose scores an earlier run kept (credit_scores)
+    credit_scores_off: str | None = None  # why scores could not be kept, if they could not
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,6 +220,7 @@ def run_cascades(
         summary.credit_model_skipped = len(reviewer.skipped)
         if reviewer.cache is not None:
             summary.credit_model_reused = reviewer.cache.reused
+            summary.credit_scores_off = reviewer.cache.error
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 

@@ -237,7 +237,6 @@ class ScoreCache:
         self.con = con
         self.scorer = scorer
         self.reused = 0  # texts taken from the store
-        self.kept = 0  # texts newly written to it
         self.error: str | None = None
 
     def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
@@ -288,7 +287,6 @@ class ScoreCache:
         self.con.register("_credit_scores_in", table)
         try:
             self.con.execute("INSERT OR IGNORE INTO credit_scores SELECT * FROM _credit_scores_in")
-            self.kept += len(keys)
         except duckdb.Error as exc:
             self.error = str(exc)
         finally:
