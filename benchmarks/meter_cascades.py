@@ -281,8 +281,8 @@ def main() -> None:
 
         built = all_edges()
         # a second run, as a later `analyze` would: the scorer's kept scores are read back
-        scorer_memo = default_scorer()._memo if scorer is not None else {}
-        scorer_memo.clear()  # only the store remembers, as in a new process
+        if scorer is not None:
+            scorer._memo.clear()  # only the store remembers, as in a new process
         t0 = time.perf_counter()
         again = run_cascades(store, credit_model=not args.no_credit_model)
         rerun = {

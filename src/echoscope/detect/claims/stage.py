@@ -73,11 +73,11 @@ class ClaimsSummary:
         return asdict(self)
 
 
-# A sentence a source repeats word for word in this many of its documents, as a small
-# part of each, is its boilerplate (a sign-off, a newsletter promotion, "The Associated
-# Press contributed to this report."), not a claim; the reuse stage draws the same line.
+# A sentence a source repeats word for word in this many of its articles, which have
+# little else in common, is its boilerplate (a sign-off, a newsletter promotion, "The
+# Associated Press contributed to this report."), not a claim (``boilerplate_rows``).
 BOILERPLATE_MIN_DOCS = 3
-BOILERPLATE_MAX_SHARE = 0.5  # of the document's characters
+BOILERPLATE_MAX_SHARE = 0.5  # of an article's characters, and of the sentences two share
 BOILERPLATE_MIN_SENTENCES = 3  # the document's claim sentences: an article, not a post
 BOILERPLATE_SAMPLE = 12  # a source's articles compared per sentence
 
