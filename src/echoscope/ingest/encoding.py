@@ -34,25 +34,50 @@ class DecodeError(ValueError):
     """Bytes that are not text in any encoding we accept."""
 
 
-def binary_kind(data: bytes) -> str | None:
-    """Name the kind of binary data, or None if it looks like text."""
+def binary_kind(data: bytes, *, stray_nuls: bool = False) -> str | None:
+    """Name the kind of binary data, or None if it looks like text.
+
+    With ``stray_nuls``, a few NUL bytes (under 1% of the head) are taken for damage in a
+    text file, not proof of binary data: record readers drop them row by row, so one bad
+    byte costs one row, not the file.
+    """
     head = data[:8192]
     if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return None
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             return kind
-    if b"\x00" in head:
+    nuls = head.count(0)
+    if nuls and not (stray_nuls and nuls * 100 <= len(head)):
         return "binary data (NUL bytes)"
     if head:
-        ctrl = sum(1 for b in head if b < 9 or (13 < b < 32 and b not in (25, 27)))
+        ctrl = sum(1 for b in head if b < 9 or (13 < b < 32 and b not in (25, 27))) - nuls
         if ctrl / len(head) > 0.10:
             return "binary data (control bytes)"
     return None
 
 
+def utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for BOM-less UTF-16 text (mostly ASCII, so every other
+    byte is NUL), else None. Such files would otherwise be refused as binary."""
+    head = data[:8192]
+    if len(head) < 16:
+        return None
+    half = len(head) // 2
+    even = head[0 : 2 * half : 2].count(0)
+    odd = head[1 : 2 * half : 2].count(0)
+    if odd >= 0.6 * half and even <= 0.05 * half:
+        return "utf-16-le"
+    if even >= 0.6 * half and odd <= 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
 def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Decode ``data``; return (text, encoding used). Raises DecodeError on binary data."""
+    wide = utf16_without_bom(data)
+    if wide:
+        return data.decode(wide, errors="replace"), wide
     kind = binary_kind(data)
     if kind:
         raise DecodeError(f"not text: {kind}")
@@ -69,6 +94,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    japanese = _japanese(data)
+    if japanese:
+        return japanese
     # Western text has isolated non-ASCII bytes (an accent, a pound sign, curly quotes);
     # Cyrillic, Greek or Arabic single-byte text has whole words of them. Detectors misread
     # the former (0xA3 "£" as "Ł" in cp1250), so they are asked only about the latter.
@@ -79,6 +107,31 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         except (LookupError, UnicodeDecodeError):
             pass
     return _decode_cp1252(data), "cp1252"
+
+
+_KANA = re.compile(r"[\u3041-\u30ff]")
+
+
+def _japanese(data: bytes) -> tuple[str, str] | None:
+    """Shift-JIS or EUC-JP text, told by its kana; else None.
+
+    Detectors read short Japanese text as Korean cp949 (both are double-byte, and a few
+    lines give them little to go on), and Shift-JIS trail bytes are often ASCII, so such
+    text does not even look like runs of high bytes. Kana settle it: Japanese prose is
+    largely hiragana and katakana, which Korean, Chinese or Western bytes decoded as
+    Shift-JIS or EUC-JP almost never produce.
+    """
+    best: tuple[int, str, str] | None = None
+    for encoding in ("cp932", "euc_jp"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        kana = len(_KANA.findall(text))
+        wide = sum(1 for ch in text if ord(ch) > 0x7F)
+        if kana and kana * 8 >= wide and (best is None or kana > best[0]):
+            best = (kana, text, encoding)
+    return (best[1], best[2]) if best else None
 
 
 def _mostly_high_runs(data: bytes) -> bool:
