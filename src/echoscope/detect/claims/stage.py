@@ -356,7 +356,10 @@ def _link(
     summary: ClaimsSummary,
     progress: Progress | None,
 ) -> None:
-    """Match rows from ``first_new`` on against every row; keep pairs at review or above."""
+    """Match rows from ``first_new`` on against every row; keep pairs at review or above.
+
+    Each row's neighbours and every pair's score are exact (``ClaimIndex.nearest``), so a
+    run finds the same links whatever order the graph was built in."""
     n = len(index)
     floor = matcher.semantic_floor()
     step = 20_000
@@ -369,9 +372,14 @@ def _link(
         keep = (a != b) & (c >= floor)
         a, b, c = a[keep], b[keep], c[keep]
         lo_, hi_ = np.minimum(a, b), np.maximum(a, b)
-        pairs = np.unique(np.c_[lo_, hi_], axis=0) if len(a) else np.zeros((0, 2), np.int64)
+        # a pair found from both ends has one score: its exact cosine is symmetric
+        pairs, first = (
+            np.unique(np.c_[lo_, hi_], axis=0, return_index=True)
+            if len(a)
+            else (np.zeros((0, 2), np.int64), np.zeros(0, np.int64))
+        )
         if len(pairs):
-            sem = np.einsum("ij,ij->i", index.vectors(pairs[:, 0]), index.vectors(pairs[:, 1]))
+            sem = c[first]
             lex = index.lexical.pair_scores(pairs[:, 0], pairs[:, 1])
             prob = matcher.probability(sem, lex)
             ok = prob >= matcher.review
@@ -493,8 +501,11 @@ def build_clusters(store: Store) -> int:
     Each member's score is its match with the centre; the centre's is its best match in
     the cluster, or 1.0 when other documents repeat its exact text."""
     n = store.con.execute("SELECT count(*) FROM claim_texts").fetchall()[0][0]
+    # in a fixed order: a row's total score is a float sum, whose last bits (and so the
+    # order of two centres otherwise tied) would follow the order links were stored in
     links = store.con.execute(
-        "SELECT row_a, row_b, score FROM claim_links WHERE status = ?", [SAME]
+        "SELECT row_a, row_b, score FROM claim_links WHERE status = ? ORDER BY row_a, row_b",
+        [SAME],
     ).fetchnumpy()
     repeated = np.asarray(
         store.con.execute(
@@ -511,8 +522,11 @@ def build_clusters(store: Store) -> int:
         a, b, s = a[keep], b[keep], s[keep]
         repeated = repeated[~np.isin(repeated, boilerplate)]
     graph = sp.coo_matrix((np.r_[s, s], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+    graph.sort_indices()  # each row's matches summed in column order, however they came
     degree = np.diff(graph.indptr)
-    weight = np.asarray(graph.sum(axis=1)).ravel()
+    # rounded: totals equal but for float rounding (0.9 + 0.901 + 0.902 summed in two
+    # orders) are a tie, which goes to the earlier row, not to the rounding
+    weight = np.round(np.asarray(graph.sum(axis=1)).ravel(), 9)
     linked = np.flatnonzero(degree)
     # best connected first; ties by total score, then the earliest row (deterministic)
     order = linked[np.lexsort((linked, -weight[linked], -degree[linked]))]
