@@ -364,7 +364,7 @@ class _Rows:
             if line.cut or self.size > self.src.limit:
                 raise _TooLong
             text = self.decoder.decode(line, self.warnings)
-            if len(self.lines) > 1 and self.ncols:
+            if len(self.lines) > 1 and self.ncols > 1:  # one column: any line fits
                 like = self._looks_like_row(text)
                 self.rowlike.append(like)
                 self.rowlike_count += like
@@ -542,7 +542,8 @@ def _read_rows(
                         origin, position, "only NUL bytes (a zero-filled block?)", rows.raw()
                     )
                 continue
-            if rows.rowlike_count and rows.rowlike_count >= STRAY_SHARE * len(rows.rowlike):
+            # The line where the stray quote closed is not row-shaped; the others are.
+            if rows.rowlike_count >= max(WARN_ROWLIKE, STRAY_SHARE * (len(rows.rowlike) - 1)):
                 yield rows.stray_quote(origin, at_eof=rows.open_at_eof)
                 reader = rows.reader()
                 continue
@@ -567,7 +568,7 @@ def _document(row, columns, resolver, rows: _Rows, opts: ReadOptions, finish, wh
         doc.warnings.append(
             f"csv: the quote opened on line {first} never closes; the row runs to the end"
         )
-    elif rows.rowlike_count >= WARN_ROWLIKE:
+    elif rows.rowlike_count >= max(WARN_ROWLIKE, STRAY_SHARE * (len(rows.rowlike) - 1)):
         doc.warnings.append(
             f"csv: a quoted field from line {first} spans {len(rows.lines)} lines, "
             f"{rows.rowlike_count} of them shaped like rows (a stray quote?)"
