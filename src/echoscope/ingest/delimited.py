@@ -17,6 +17,7 @@ import codecs
 import csv
 import gzip
 import io
+import sys
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -426,7 +427,7 @@ def _read_rows(
     src: _LineSource, decoder: _Decoder, path: Path, origin: str, opts: ReadOptions
 ) -> Iterator[Item]:
     # Rows are bounded by _LineSource; csv's own limit must never cut one first.
-    csv.field_size_limit(max(csv.field_size_limit(), src.limit + 1))
+    csv.field_size_limit(min(sys.maxsize, max(csv.field_size_limit(), src.limit + 1)))
     try:
         first = src.next()
     except _Bomb as exc:
@@ -506,7 +507,9 @@ def _read_rows(
             reader = rows.reader()
             continue
         except _Bomb as exc:
-            yield Reject(origin, rows.position, str(exc), rows.raw())
+            yield Reject(
+                origin, rows.position, str(exc), (rows.raw() + src.partial)[:RAW_KEEP_BYTES]
+            )
             return
         except csv.Error as exc:
             errors += 1
