@@ -296,7 +296,7 @@ class _ArrayLexer:
         if self.indent is not None:
             return re.compile(b"\n" + re.escape(self.indent) + rb"(\{)"), len(self.indent) + 2
         if self.lead is not None:
-            return re.compile(rb"\}\s*,\s*(" + re.escape(self.lead) + b")"), 128
+            return re.compile(rb",\s*(" + re.escape(self.lead) + b")"), 128
         return _COMPACT_START, 64
 
     def find_start(self, i: int) -> int | None:
@@ -351,6 +351,9 @@ class _ArrayLexer:
             if found is None:
                 i = len(self.buf)
                 if not self.more():
+                    if head is None and not stack and not in_str:
+                        self.pos = i  # complete, though the array is cut after it
+                        return cut("ok", i)
                     if head is None:  # an open quote or bracket may have run on to here
                         return self._broken(cut, start, head, i, "the input ends")
                     return cut("eof", len(self.buf))
