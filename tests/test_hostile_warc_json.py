@@ -520,3 +520,30 @@ def test_truncated_or_flipped_warc_keeps_the_records_before_the_damage(
 
 RECORDS_PLAIN = records(4)
 RECORDS_GZ = records(4, gz=True)
+
+
+def test_many_records_across_read_chunks_frame_cleanly(tmp_path, db):
+    """Thousands of small records cross every buffer boundary; none is mis-framed."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "image/png")], protocol="HTTP/1.1")
+    for i in range(3000):
+        writer.write_record(
+            writer.create_warc_record(
+                f"https://news.example/img/{i}.png",
+                "response",
+                payload=io.BytesIO(b"\x89PNG\r\n" + bytes(i % 251 for _ in range(i % 997))),
+                http_headers=headers,
+            )
+        )
+    path = tmp_path / "many.warc"
+    path.write_bytes(warc_record(0) + buf.getvalue() + warc_record(1) + buf.getvalue())
+    assert path.stat().st_size > 3 * CHUNK
+
+    summary = run(db, path)
+
+    assert doc_urls(db) == story_urls([0, 1])
+    assert summary.rejected == 0

@@ -209,9 +209,10 @@ class _Stream:
                 return self.read(end + 1 - self._pos)
             if len(self._buf) - self._pos >= limit:
                 return self.read(limit)
-            start = len(self._buf)
+            scanned = len(self._buf) - self._pos  # _fill may move what is unread
             if not self._fill():
                 return self.read(limit)
+            start = self._pos + scanned
 
     def unread(self, data: bytes) -> None:
         self._buf[self._pos : self._pos] = data
