@@ -3,6 +3,10 @@
 Agency stories carry their own filing time (``16:54 01/03/00: Page 1 (ZSM) COURTS ...``),
 the best evidence of when the copy existed, and mark paragraphs with ``<`` at line end
 inside hard-wrapped lines. Reading both gives a trustworthy time and clean paragraphs.
+
+A filing header counts only at the very top of a document, with nothing but rules and
+blank lines (or, in a page, markup) before it. A blog post that quotes an agency header
+halfway down is not agency copy: its lead paragraph stays and its own date is kept.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ def parse_wire(text: str) -> WireCopy | None:
             break
     if match is None or filing_idx is None:
         return None
+    if any(line.strip() and not _RULE.match(line) for line in lines[:filing_idx]):
+        return None  # text before the header: a quoted header, not agency copy
     body_start = filing_idx + 1
     while body_start < len(lines) and (
         _RULE.match(lines[body_start]) or not lines[body_start].strip()
@@ -66,14 +72,36 @@ _FILING_IN_PAGE = re.compile(
 )
 
 
+_HEAD_END = re.compile(r"</head\s*>|<body\b[^>]*>", re.IGNORECASE)
+_INVISIBLE = re.compile(
+    r"<(script|style|title|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
+    re.IGNORECASE | re.DOTALL,
+)
+_TAG = re.compile(r"<[^>]*>")
+_RULE_CHARS = re.compile(r"[\s\-_=*\u00a0]+")
+
+
 def find_filing_in_html(html: str) -> tuple[datetime, str] | None:
-    """Agency copy saved as a web page keeps its filing line inside markup; find it near
-    the top. Requires the ``: Page N`` marker so that ordinary dates do not match."""
-    m = _FILING_IN_PAGE.search(html[:4000])
-    if not m:
+    """Agency copy saved as a web page keeps its filing line inside markup; find it at the
+    top, before any visible text. Requires the ``: Page N`` marker so that ordinary dates
+    do not match."""
+    head = html[:4000]
+    m = _FILING_IN_PAGE.search(head)
+    if not m or not _nothing_visible(head[: m.start()]):
         return None
     filed = _filing_datetime(m)
     return (filed, m.group(0).strip()) if filed else None
+
+
+def _nothing_visible(markup: str) -> bool:
+    """True when ``markup`` (at most a few KB) shows no text but rules and spaces."""
+    import html as html_lib
+
+    ends = list(_HEAD_END.finditer(markup))
+    if ends:
+        markup = markup[ends[-1].end() :]
+    visible = html_lib.unescape(_TAG.sub(" ", _INVISIBLE.sub(" ", markup)))
+    return not _RULE_CHARS.sub("", visible)
 
 
 def _filing_datetime(match: re.Match[str]) -> datetime | None:
