@@ -8,8 +8,9 @@ in the folder (CSV, JSON Lines, WARC, feeds) go to their own readers.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from echoscope.ingest.base import (
@@ -19,11 +20,12 @@ from echoscope.ingest.base import (
     Item,
     ReadOptions,
     describe_read_error,
-    is_gzip,
-    iter_files,
+    file_kind,
+    open_regular,
     reject_file,
+    walk_folder,
 )
-from echoscope.ingest.dates import to_utc
+from echoscope.ingest.dates import DateError, checked_utc
 from echoscope.ingest.encoding import DecodeError, decode_bytes
 from echoscope.ingest.html import extract_html, looks_like_html
 from echoscope.ingest.wire import find_filing_in_html, is_headline, parse_wire, unwrap
@@ -34,27 +36,51 @@ HTML_EXT = {".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx"}
 
 
 def read_file_bytes(path: Path, opts: ReadOptions, counter: ByteCounter | None) -> bytes | Reject:
+    """The bytes of one regular file (gunzipped), or a reject saying why there are none.
+    Never reads more than the document limit plus one byte, and never opens a pipe."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return Reject(str(path), "file", f"cannot read: {exc}")
-    compressed = size >= 2 and is_gzip(path)
-    if not compressed and size > opts.max_doc_bytes:
-        return reject_file(
-            path,
-            f"file too large: {size / 2**20:.1f} MB over the {opts.max_doc_bytes / 2**20:.1f} MB "
-            "document limit (raise it with --max-doc-mb)",
-        )
+        info = path.stat()
+    except (OSError, RuntimeError) as exc:
+        return Reject(str(path), "file", f"cannot read: {_reason(exc)}")
+    kind = file_kind(info.st_mode)
+    if kind is not None:
+        return Reject(str(path), "file", f"{kind}, not a regular file: never read")
+    size = info.st_size
     try:
-        if compressed:
-            import gzip
-
-            with gzip.open(path, "rb") as fh:
+        with open_regular(path) as fh:
+            compressed = fh.read(2) == b"\x1f\x8b"
+            if not compressed and size > opts.max_doc_bytes:
+                fh.seek(0)
+                return Reject(
+                    str(path),
+                    "file",
+                    f"file too large: {size / 2**20:.1f} MB over the "
+                    f"{opts.max_doc_bytes / 2**20:.1f} MB document limit "
+                    "(raise it with --max-doc-mb)",
+                    fh.read(RAW_KEEP_BYTES),
+                    size=size,
+                )
+            fh.seek(0)
+            if compressed:
+                with gzip.GzipFile(fileobj=fh, mode="rb") as unzipped:
+                    data = unzipped.read(opts.max_doc_bytes + 1)
+                if len(data) > opts.max_doc_bytes:
+                    fh.seek(0)
+                    return Reject(
+                        str(path),
+                        "file",
+                        "decompressed file over the document size limit",
+                        fh.read(RAW_KEEP_BYTES),
+                    )
+            else:
                 data = fh.read(opts.max_doc_bytes + 1)
-            if len(data) > opts.max_doc_bytes:
-                return reject_file(path, "decompressed file over the document size limit")
-        else:
-            data = path.read_bytes()
+                if len(data) > opts.max_doc_bytes:  # grew after stat()
+                    return Reject(
+                        str(path),
+                        "file",
+                        "file grew over the document size limit while being read",
+                        data[:RAW_KEEP_BYTES],
+                    )
     except READ_ERRORS as exc:
         return reject_file(path, describe_read_error(exc))
     if counter is not None:
@@ -99,6 +125,7 @@ def read_document_file(
         doc.metadata["encoding"] = encoding
     if kind == "html":
         page = extract_html(text, tz=opts.tz)
+        doc.warnings.extend(page.warnings)
         doc.text = page.text
         doc.title = page.title
         doc.links = page.links
@@ -114,15 +141,13 @@ def read_document_file(
             first_line = doc.text.split("\n", 1)[0].strip()
             if is_headline(first_line):
                 doc.title = first_line
-            doc.published_at = to_utc(filing[0], opts.tz)
-            doc.time_precision = TimePrecision.MINUTE
-            doc.time_source = TimeSource.HEADER
             doc.metadata["wire_header"] = filing[1]
+            _set_header_time(doc, filing[0], TimePrecision.MINUTE, opts)
         elif page.published_at is not None:
             doc.published_at, doc.time_precision = page.published_at, page.precision
             doc.time_source = TimeSource.METADATA
         elif page.date_raw:
-            doc.warnings.append(f"date unreadable: {page.date_raw!r}")
+            doc.warnings.append(f"date unreadable: {page.date_error or repr(page.date_raw)}")
             doc.metadata["date_raw"] = page.date_raw
     else:
         wire = parse_wire(text)
@@ -131,15 +156,28 @@ def read_document_file(
             doc.title = wire.headline
             doc.metadata["wire_header"] = wire.header
             if wire.filed_at is not None:
-                doc.published_at = to_utc(wire.filed_at, opts.tz)
-                doc.time_precision = wire.precision
-                doc.time_source = TimeSource.HEADER
+                _set_header_time(doc, wire.filed_at, wire.precision, opts)
         else:
             doc.text = text
     _apply_template(doc, rel, opts)
     if doc.source is None:
         doc.source = opts.source
     yield doc
+
+
+def _set_header_time(
+    doc: Document, filed: datetime, precision: TimePrecision, opts: ReadOptions
+) -> None:
+    """A wire filing time, or a warning when it names no real moment (the path's date,
+    if any, then stands)."""
+    try:
+        doc.published_at = checked_utc(filed, opts.tz)
+    except DateError as exc:
+        doc.warnings.append(f"date unreadable: wire filing time: {exc}")
+        doc.metadata["date_raw"] = doc.metadata.get("wire_header", filed.isoformat())
+        return
+    doc.time_precision = precision
+    doc.time_source = TimeSource.HEADER
 
 
 def _apply_template(doc: Document, rel: str, opts: ReadOptions) -> None:
@@ -159,10 +197,13 @@ def _apply_template(doc: Document, rel: str, opts: ReadOptions) -> None:
     fields.pop("ext", None)
     if m.published_at is not None:
         if doc.time_source in (TimeSource.UNKNOWN, TimeSource.CRAWL):
-            shifted = m.published_at + timedelta(days=opts.path_date_offset_days)
-            doc.published_at = to_utc(shifted, opts.tz)
-            doc.time_precision = m.precision
-            doc.time_source = TimeSource.PATH
+            try:
+                shifted = m.published_at + timedelta(days=opts.path_date_offset_days)
+                doc.published_at = checked_utc(shifted, opts.tz)
+                doc.time_precision = m.precision
+                doc.time_source = TimeSource.PATH
+            except (DateError, OverflowError) as exc:
+                doc.warnings.append(f"date unreadable: path date: {exc}")
         doc.metadata["path_date"] = m.published_at.date().isoformat()
     doc.metadata.update(fields)
 
@@ -173,8 +214,22 @@ def read_folder(
     counter: ByteCounter | None,
     dispatch: Callable[[Path, ReadOptions, ByteCounter | None, Path], Iterator[Item]],
 ) -> Iterator[Item]:
-    for path in iter_files(root):
-        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-            yield Reject(str(path), "file", "symbolic link out of the folder: skipped")
+    """Every file under ``root`` through ``dispatch``; what cannot be opened (a pipe, a
+    link loop, a file without read permission) is one reject and the walk goes on."""
+    for entry in walk_folder(root):
+        if entry.problem is not None:
+            yield Reject(str(entry.path), "file", entry.problem)
             continue
-        yield from dispatch(path, opts, counter, root)
+        try:
+            with open_regular(entry.path):
+                pass  # a readers' own open would fail the same way, some less gently
+        except OSError as exc:
+            yield Reject(str(entry.path), "file", f"cannot read: {_reason(exc)}")
+            continue
+        yield from dispatch(entry.path, opts, counter, root)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
