@@ -106,7 +106,7 @@ def _nothing_visible(markup: str) -> bool:
 
 def _filing_datetime(match: re.Match[str]) -> datetime | None:
     year = int(match["y"])
-    if year < 100:
+    if len(match["y"]) == 2:  # '0001' is year 1, refused later, not 2001
         year += 2000 if year < 70 else 1900
     try:
         return datetime(year, int(match["m"]), int(match["d"]), int(match["hh"]), int(match["mm"]))
